@@ -1,0 +1,175 @@
+import { readlinkSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { check, core } from "./module.ts";
+import { toHex } from "./blake3.ts";
+import { hashFileSync } from "./hash-file.ts";
+import type { HashReply, HashRequest } from "./hash-protocol.ts";
+import { walkTree, type EntryKind, type TreeEntry } from "./walk.ts";
+
+export interface DigestOptions {
+  /** Hash workers; default: one per core. 0 hashes on the calling thread. */
+  workers?: number;
+}
+
+export interface DigestResult {
+  /** Root digest of the tree, hex (format: docs/tree-digest.md). */
+  digest: string;
+  entries: number;
+  files: number;
+  bytes: number;
+}
+
+const KIND_BYTE: Record<EntryKind, number> = {
+  file: 0x66, dir: 0x64, symlink: 0x6c, fifo: 0x70, socket: 0x73, chardev: 0x63, blockdev: 0x62,
+};
+
+/** Below this much file data, starting workers costs more than it saves. */
+const WORKER_THRESHOLD_BYTES = 16 << 20;
+const BATCH_BYTES = 8 << 20;
+const BATCH_FILES = 512;
+
+export class HashWorkerError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "HashWorkerError";
+  }
+}
+
+/**
+ * Merkle digest of the tree under `dir`: file contents, permission bits,
+ * symlink targets and names count; timestamps, owners and inode numbers don't.
+ */
+export async function digestTree(dir: string, opts: DigestOptions = {}): Promise<DigestResult> {
+  const entries = walkTree(dir);
+  const files = entries.filter((e) => e.kind === "file");
+  const totalBytes = files.reduce((n, f) => n + f.size, 0);
+  const wanted = opts.workers ?? availableParallelism();
+  const workers = totalBytes < WORKER_THRESHOLD_BYTES ? 0 : Math.min(wanted, Math.ceil(totalBytes / BATCH_BYTES));
+  const hashes = workers > 0 ? await hashInWorkers(files, workers) : hashHere(files);
+  return {
+    digest: foldTree(entries, hashes),
+    entries: entries.length,
+    files: files.length,
+    bytes: totalBytes,
+  };
+}
+
+function hashHere(files: readonly TreeEntry[]): Uint8Array[] {
+  return files.map((f) => hashFileSync(f.abs).digest);
+}
+
+function batches(files: readonly TreeEntry[]): Array<{ start: number; end: number }> {
+  const out: Array<{ start: number; end: number }> = [];
+  let start = 0;
+  let bytes = 0;
+  for (let i = 0; i < files.length; i++) {
+    bytes += (files[i] as TreeEntry).size;
+    if (bytes >= BATCH_BYTES || i - start + 1 >= BATCH_FILES) {
+      out.push({ start, end: i + 1 });
+      start = i + 1;
+      bytes = 0;
+    }
+  }
+  if (start < files.length) out.push({ start, end: files.length });
+  return out;
+}
+
+/** Hands batches to whichever worker is free; the results land in file order. */
+async function hashInWorkers(files: readonly TreeEntry[], count: number): Promise<Uint8Array[]> {
+  const results = new Array<Uint8Array>(files.length);
+  const queue = batches(files);
+  let next = 0;
+  const pool = Array.from({ length: count }, () => new Worker(new URL("./hash-worker.ts", import.meta.url)));
+  try {
+    await Promise.all(
+      pool.map(
+        (worker) =>
+          new Promise<void>((resolve, reject) => {
+            const send = (): void => {
+              const batch = queue[next];
+              if (!batch) return resolve();
+              const id = next++;
+              const req: HashRequest = { id, paths: files.slice(batch.start, batch.end).map((f) => new Uint8Array(f.abs)) };
+              worker.postMessage(req);
+            };
+            worker.onmessage = (event: MessageEvent<HashReply>) => {
+              const reply = event.data;
+              if (reply.error !== undefined) return reject(new HashWorkerError(reply.error));
+              const batch = queue[reply.id] as { start: number; end: number };
+              for (let i = batch.start; i < batch.end; i++) {
+                const k = i - batch.start;
+                const f = files[i] as TreeEntry;
+                if (reply.sizes[k] !== f.size) {
+                  return reject(new HashWorkerError(`${f.rel.toString()} changed size while it was being hashed`));
+                }
+                results[i] = reply.digests.slice(k * 32, k * 32 + 32);
+              }
+              send();
+            };
+            worker.onerror = (event) => reject(new HashWorkerError(`hash worker failed: ${event.message}`));
+            send();
+          }),
+      ),
+    );
+  } finally {
+    for (const w of pool) w.terminate();
+  }
+  return results;
+}
+
+/** Serializes the records (native/src/tree.zig `feed`) in walk order and folds them in WASM. */
+function foldTree(entries: readonly TreeEntry[], fileHashes: readonly Uint8Array[]): string {
+  const c = core();
+  const t = c.x.tree_new();
+  if (t === 0) throw new Error("tree digest: out of memory in the hashing module");
+  const chunkCap = 1 << 20;
+  const ptr = c.alloc(chunkCap);
+  try {
+    let parts: Buffer[] = [];
+    let pending = 0;
+    const flush = (): void => {
+      const data = Buffer.concat(parts);
+      let off = 0;
+      // Records are never split: a flush happens between records and each fits in chunkCap.
+      c.u8.set(data, ptr + off);
+      off += data.length;
+      check("tree_feed", c.x.tree_feed(t, ptr, data.length));
+      parts = [];
+      pending = 0;
+    };
+    let fileIndex = 0;
+    for (const e of entries) {
+      let payload: Buffer = Buffer.alloc(0);
+      let size = e.size;
+      if (e.kind === "file") payload = Buffer.from(fileHashes[fileIndex++] as Uint8Array);
+      if (e.kind === "symlink") {
+        const target = readlinkSync(e.abs, { encoding: "buffer" });
+        const len = Buffer.alloc(4);
+        len.writeUInt32LE(target.length);
+        payload = Buffer.concat([len, target]);
+        size = target.length;
+      }
+      const head = Buffer.alloc(17);
+      head[0] = KIND_BYTE[e.kind];
+      head.writeUInt32LE(e.mode, 1);
+      head.writeBigUInt64LE(BigInt(size), 5);
+      head.writeUInt32LE(e.rel.length, 13);
+      const recLen = head.length + e.rel.length + payload.length;
+      if (recLen > chunkCap) throw new Error(`tree digest: record for ${e.rel.toString()} is too large`);
+      if (pending + recLen > chunkCap) flush();
+      parts.push(head, e.rel, payload);
+      pending += recLen;
+    }
+    if (pending > 0) flush();
+    const out = c.alloc(32);
+    try {
+      c.x.tree_finish(t, out);
+      return toHex(c.bytes(out, 32));
+    } finally {
+      c.free(out, 32);
+    }
+  } finally {
+    c.free(ptr, chunkCap);
+    c.x.tree_free(t);
+  }
+}
