@@ -3,7 +3,7 @@ import { availableParallelism } from "node:os";
 import { check, core } from "./module.ts";
 import { toHex } from "./blake3.ts";
 import { hashFileSync } from "./hash-file.ts";
-import type { HashReply, HashRequest } from "./hash-protocol.ts";
+import { HashPool, HashWorkerError } from "./hash-pool.ts";
 import { walkTree, type EntryKind, type TreeEntry } from "./walk.ts";
 
 export interface DigestOptions {
@@ -27,13 +27,6 @@ const KIND_BYTE: Record<EntryKind, number> = {
 const WORKER_THRESHOLD_BYTES = 16 << 20;
 const BATCH_BYTES = 8 << 20;
 const BATCH_FILES = 512;
-
-export class HashWorkerError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "HashWorkerError";
-  }
-}
 
 /**
  * Merkle digest of the tree under `dir`: file contents, permission bits,
@@ -74,45 +67,23 @@ function batches(files: readonly TreeEntry[]): Array<{ start: number; end: numbe
   return out;
 }
 
-/** Hands batches to whichever worker is free; the results land in file order. */
+/** Hashes batches on the pool; the results land in file order. */
 async function hashInWorkers(files: readonly TreeEntry[], count: number): Promise<Uint8Array[]> {
   const results = new Array<Uint8Array>(files.length);
-  const queue = batches(files);
-  let next = 0;
-  const pool = Array.from({ length: count }, () => new Worker(new URL("./hash-worker.ts", import.meta.url)));
+  const pool = new HashPool(count);
   try {
     await Promise.all(
-      pool.map(
-        (worker) =>
-          new Promise<void>((resolve, reject) => {
-            const send = (): void => {
-              const batch = queue[next];
-              if (!batch) return resolve();
-              const id = next++;
-              const req: HashRequest = { id, paths: files.slice(batch.start, batch.end).map((f) => new Uint8Array(f.abs)) };
-              worker.postMessage(req);
-            };
-            worker.onmessage = (event: MessageEvent<HashReply>) => {
-              const reply = event.data;
-              if (reply.error !== undefined) return reject(new HashWorkerError(reply.error));
-              const batch = queue[reply.id] as { start: number; end: number };
-              for (let i = batch.start; i < batch.end; i++) {
-                const k = i - batch.start;
-                const f = files[i] as TreeEntry;
-                if (reply.sizes[k] !== f.size) {
-                  return reject(new HashWorkerError(`${f.rel.toString()} changed size while it was being hashed`));
-                }
-                results[i] = reply.digests.slice(k * 32, k * 32 + 32);
-              }
-              send();
-            };
-            worker.onerror = (event) => reject(new HashWorkerError(`hash worker failed: ${event.message}`));
-            send();
-          }),
-      ),
+      batches(files).map(async ({ start, end }) => {
+        const { digests, sizes } = await pool.files(files.slice(start, end).map((f) => new Uint8Array(f.abs)));
+        for (let i = start; i < end; i++) {
+          const f = files[i] as TreeEntry;
+          if (sizes[i - start] !== f.size) throw new HashWorkerError(`${f.rel.toString()} changed size while it was being hashed`);
+          results[i] = digests.slice((i - start) * 32, (i - start + 1) * 32);
+        }
+      }),
     );
   } finally {
-    for (const w of pool) w.terminate();
+    pool.close();
   }
   return results;
 }

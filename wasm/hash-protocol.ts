@@ -1,10 +1,11 @@
-/** Messages between digestTree and its hash workers. */
-export interface HashRequest {
-  id: number;
-  /** Absolute paths as raw bytes. */
-  paths: Uint8Array[];
-}
+/** Messages between the main thread and hash workers (wasm/hash-worker.ts). */
+export type HashRequest =
+  /** Whole files, by absolute path as raw bytes. */
+  | { kind: "files"; id: number; paths: Uint8Array[] }
+  /** A run of the pack stream: an aligned power-of-two number of 1 KiB chunks. */
+  | { kind: "subtree"; id: number; data: ArrayBuffer; counter: number };
 
 export type HashReply =
-  | { id: number; digests: Uint8Array; sizes: number[]; error?: undefined }
-  | { id: number; error: string; digests?: undefined; sizes?: undefined };
+  | { kind: "files"; id: number; digests: Uint8Array; sizes: number[] }
+  | { kind: "subtree"; id: number; cv: Uint8Array }
+  | { kind: "error"; id: number; error: string };

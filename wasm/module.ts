@@ -14,8 +14,11 @@ export interface KarapaceExports {
   b3_reset(h: number): void;
   b3_free(h: number): void;
   b3_hash_many(dataPtr: number, lensPtr: number, count: number, outPtr: number): void;
+  b3_subtree_cv(ptr: number, len: number, counter: number, outPtr: number): number;
+  b3_push_subtree(h: number, cvPtr: number, nChunks: number): number;
   tar_new(): number;
   tar_free(w: number): void;
+  tar_set_hashing(w: number, on: number): void;
   tar_header(
     w: number, kind: number, mode: number, size: number,
     pathPtr: number, pathLen: number, linkPtr: number, linkLen: number,
@@ -41,6 +44,7 @@ const CODE_MESSAGES: Record<number, string> = {
   [-8]: "truncated tree record",
   [-9]: "invalid path in tree record",
   [-10]: "tree records out of order",
+  [-11]: "not an aligned power-of-two run of whole chunks",
 };
 
 export class WasmCallError extends Error {

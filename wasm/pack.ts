@@ -1,5 +1,7 @@
 import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readlinkSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
+import { availableParallelism } from "node:os";
+import { HashPool } from "./hash-pool.ts";
 import { check, core, type WasmCore } from "./module.ts";
 import { toHex } from "./blake3.ts";
 import { walkTree, type TreeEntry } from "./walk.ts";
@@ -8,13 +10,22 @@ import { encodeXattrs, readXattrs } from "./xattr.ts";
 /** Tar type codes as `tar_header` takes them (native/src/tar.zig `Kind`). */
 const KIND = { file: 0, hardlink: 1, symlink: 2, dir: 5, fifo: 6 } as const;
 
-/** Output is assembled here and written with one syscall per fill. */
-const OUT_LEN = 4 << 20;
+/**
+ * The archive is assembled in units of this size, aligned to multiples of it in
+ * the stream: each full unit is a complete BLAKE3 subtree (4096 chunks) whose
+ * chaining value a worker can compute independently.
+ */
+const UNIT = 4 << 20;
+const UNIT_CHUNKS = UNIT / 1024;
 const YIELD_EVERY = 64 << 20;
+/** Below this much file data, starting workers costs more than it saves. */
+const PARALLEL_THRESHOLD = 32 << 20;
 
 export interface PackOptions {
   /** Store extended attributes as PAX records (default true). */
   xattrs?: boolean;
+  /** Hash workers for large trees; default one per core, 0 hashes on this thread. */
+  workers?: number;
   /** Called now and then with the bytes written so far. */
   onProgress?: (bytesWritten: number) => void;
 }
@@ -41,52 +52,98 @@ export class FileChangedError extends Error {
 }
 
 /**
- * The archive being assembled in module memory. Headers are encoded and file
- * bytes are read straight into it, hashed in place, and written out when it
- * fills. A fill made only of zero file data becomes a hole in the output.
+ * The archive being assembled in module memory, one unit at a time. File bytes
+ * are read straight into the unit. A full unit is written out once more bytes
+ * follow it (so it is never the last one, whose hash must be finished as the
+ * root), and its subtree hash is computed here or by a worker. A unit made
+ * only of zero file data becomes a hole in the output.
  */
 class OutputStream {
-  buf: number;
+  readonly buf: number;
   fill = 0;
   allZero = true;
   /** Bytes of the archive already handed to the kernel or left as holes. */
   flushed = 0;
+  private readonly cvs: Array<Promise<Uint8Array>> = [];
+  private readonly cvTmp: number;
   scratch: number;
   scratchCap = 64 << 10;
-  digest: number;
+  readonly hdr: number;
+  readonly hdrCap = 64 << 10;
 
-  constructor(private readonly c: WasmCore, private readonly fd: number) {
-    this.buf = c.alloc(OUT_LEN);
+  constructor(private readonly c: WasmCore, private readonly fd: number, private readonly pool: HashPool | undefined) {
+    this.buf = c.alloc(UNIT);
     this.scratch = c.alloc(this.scratchCap);
-    this.digest = c.alloc(32);
+    this.hdr = c.alloc(this.hdrCap);
+    this.cvTmp = c.alloc(32);
   }
 
   get position(): number {
     return this.flushed + this.fill;
   }
 
-  flush(): void {
-    if (this.fill > 0 && !this.allZero) writeSync(this.fd, this.c.bytes(this.buf, this.fill), 0, this.fill, this.flushed);
-    this.flushed += this.fill;
+  get room(): number {
+    return UNIT - this.fill;
+  }
+
+  /** Called before bytes are added: a full unit now has a successor, so it can go. */
+  async makeRoom(): Promise<void> {
+    if (this.fill < UNIT) return;
+    if (!this.allZero) writeSync(this.fd, this.c.bytes(this.buf, UNIT), 0, UNIT, this.flushed);
+    const counter = this.flushed / 1024;
+    if (this.pool) {
+      // Bound the copies in flight: memory stays flat however large the tree.
+      const limit = 2 * this.pool.size;
+      if (this.pool.inFlight >= limit) await this.cvs[this.cvs.length - limit];
+      const copy = this.c.bytes(this.buf, UNIT).slice().buffer;
+      this.cvs.push(this.pool.subtree(copy, counter));
+    } else {
+      check("b3_subtree_cv", this.c.x.b3_subtree_cv(this.buf, UNIT, counter, this.cvTmp));
+      this.cvs.push(Promise.resolve(this.c.bytes(this.cvTmp, 32).slice()));
+    }
+    this.flushed += UNIT;
     this.fill = 0;
     this.allZero = true;
   }
 
-  /** Room for at least `n` more bytes, flushing first if needed; returns the write pointer. */
-  reserve(n: number): number {
-    if (n > OUT_LEN) throw new Error(`tar: a ${n}-byte header does not fit the output buffer`);
-    if (this.fill + n > OUT_LEN) this.flush();
-    return this.buf + this.fill;
+  /** Appends `len` bytes from elsewhere in module memory, across unit boundaries. */
+  async append(ptr: number, len: number): Promise<void> {
+    let off = 0;
+    while (off < len) {
+      await this.makeRoom();
+      const n = Math.min(this.room, len - off);
+      this.c.u8.copyWithin(this.buf + this.fill, ptr + off, ptr + off + n);
+      this.fill += n;
+      this.allZero = false;
+      off += n;
+    }
   }
 
-  get room(): number {
-    return OUT_LEN - this.fill;
-  }
-
-  /** Marks `n` bytes at the write pointer as part of the archive. */
+  /** Marks `n` bytes read straight into the unit as part of the archive. */
   advance(n: number, zero: boolean): void {
     this.fill += n;
     if (!zero) this.allZero = false;
+  }
+
+  /** Writes the last unit and returns the BLAKE3 of the whole archive. */
+  async finish(): Promise<Uint8Array> {
+    if (this.fill > 0 && !this.allZero) writeSync(this.fd, this.c.bytes(this.buf, this.fill), 0, this.fill, this.flushed);
+    const cvs = await Promise.all(this.cvs);
+    const h = this.c.x.b3_new();
+    if (h === 0) throw new Error("blake3: out of memory in the hashing module");
+    try {
+      for (const cv of cvs) {
+        this.c.u8.set(cv, this.cvTmp);
+        check("b3_push_subtree", this.c.x.b3_push_subtree(h, this.cvTmp, UNIT_CHUNKS));
+      }
+      this.c.x.b3_update(h, this.buf, this.fill);
+      this.c.x.b3_finalize(h, this.cvTmp, 32);
+      this.flushed += this.fill;
+      this.fill = 0;
+      return this.c.bytes(this.cvTmp, 32).slice();
+    } finally {
+      this.c.x.b3_free(h);
+    }
   }
 
   /** Copies the parts one after another into scratch; returns their offsets. */
@@ -109,9 +166,10 @@ class OutputStream {
   }
 
   release(): void {
-    this.c.free(this.buf, OUT_LEN);
+    this.c.free(this.buf, UNIT);
     this.c.free(this.scratch, this.scratchCap);
-    this.c.free(this.digest, 32);
+    this.c.free(this.hdr, this.hdrCap);
+    this.c.free(this.cvTmp, 32);
   }
 }
 
@@ -126,9 +184,20 @@ export async function packTree(dir: string, outPath: string, opts: PackOptions =
   const c = core();
   const w = c.x.tar_new();
   if (w === 0) throw new Error("tar: out of memory in the hashing module");
+  c.x.tar_set_hashing(w, 0);
+  const fileBytes = entries.reduce((n, e) => n + e.size, 0);
+  const workers = fileBytes < PARALLEL_THRESHOLD ? 0 : (opts.workers ?? availableParallelism());
+  const pool = workers > 0 ? new HashPool(workers) : undefined;
   const tmp = `${outPath}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  const fd = openSync(tmp, "wx", 0o644);
-  const out = new OutputStream(c, fd);
+  let fd: number;
+  try {
+    fd = openSync(tmp, "wx", 0o644);
+  } catch (err) {
+    pool?.close();
+    c.x.tar_free(w);
+    throw err;
+  }
+  const out = new OutputStream(c, fd, pool);
   let sinceYield = 0;
   let packed = 0;
   const skipped: SkippedEntry[] = [];
@@ -143,7 +212,7 @@ export async function packTree(dir: string, outPath: string, opts: PackOptions =
         continue;
       }
       let kind: number = KIND[e.kind];
-      let link = none;
+      let link: Buffer = none;
       let size = e.kind === "file" ? e.size : 0;
       if (e.kind === "symlink") link = readlinkSync(e.abs, { encoding: "buffer" });
       if (e.kind === "file" && e.nlink > 1) {
@@ -162,21 +231,20 @@ export async function packTree(dir: string, outPath: string, opts: PackOptions =
 
       // Two ustar blocks, the PAX body, and slack for the records' length prefixes.
       const worst = 3 * 512 + path.length + link.length + xattrs.length * 2 + 1024;
+      if (worst > out.hdrCap) throw new Error(`tar: the header of ${path.toString()} is too large (${worst} bytes)`);
       const [pathPtr, linkPtr, xattrPtr] = out.stage([path, link, xattrs]) as [number, number, number];
-      const at = out.reserve(worst);
       const hdrLen = check(
         "tar_header",
-        c.x.tar_header(w, kind, e.mode, size, pathPtr, path.length, linkPtr, link.length, xattrPtr, xattrs.length, at, out.room),
+        c.x.tar_header(w, kind, e.mode, size, pathPtr, path.length, linkPtr, link.length, xattrPtr, xattrs.length, out.hdr, out.hdrCap),
         path.toString(),
       );
-      out.advance(hdrLen, false);
+      await out.append(out.hdr, hdrLen);
 
       if (kind === KIND.file && size > 0) {
-        copyFileData(c, w, out, e, size);
+        await copyFileData(c, w, out, e, size);
         sinceYield += size;
       }
-      const padAt = out.reserve(512);
-      out.advance(check("tar_end_entry", c.x.tar_end_entry(w, padAt, out.room), path.toString()), false);
+      await out.append(out.hdr, check("tar_end_entry", c.x.tar_end_entry(w, out.hdr, out.hdrCap), path.toString()));
       packed++;
       if (sinceYield >= YIELD_EVERY) {
         sinceYield = 0;
@@ -184,10 +252,9 @@ export async function packTree(dir: string, outPath: string, opts: PackOptions =
         await new Promise((resolve) => setImmediate(resolve));
       }
     }
-    const endAt = out.reserve(1024);
-    out.advance(check("tar_finish", c.x.tar_finish(w, endAt, out.room, out.digest)), false);
-    out.flush();
-    const tarHash = toHex(c.bytes(out.digest, 32));
+    const endLen = check("tar_finish", c.x.tar_finish(w, out.hdr, out.hdrCap, out.hdr + 2048));
+    await out.append(out.hdr, endLen);
+    const tarHash = toHex(await out.finish());
     const bytes = out.position;
     // Trailing holes are never written; the length must still be right.
     ftruncateSync(fd, bytes);
@@ -206,17 +273,18 @@ export async function packTree(dir: string, outPath: string, opts: PackOptions =
     rmSync(tmp, { force: true });
     throw err;
   } finally {
+    pool?.close();
     out.release();
     c.x.tar_free(w);
   }
 }
 
-function copyFileData(c: WasmCore, w: number, out: OutputStream, e: TreeEntry, size: number): void {
+async function copyFileData(c: WasmCore, w: number, out: OutputStream, e: TreeEntry, size: number): Promise<void> {
   const fd = openSync(e.abs, "r");
   try {
     let done = 0;
     while (done < size) {
-      if (out.room === 0) out.flush();
+      await out.makeRoom();
       const want = Math.min(out.room, size - done);
       const at = out.buf + out.fill;
       const n = readSync(fd, c.bytes(at, want), 0, want, done);

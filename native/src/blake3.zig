@@ -335,6 +335,27 @@ pub const Hasher = struct {
         self.stack_len += 1;
     }
 
+    /// Appends a complete subtree of `n_chunks` chunks (a power of two) given by
+    /// its chaining value. The hasher must sit at a chunk boundary that is a
+    /// multiple of `n_chunks`, with every earlier byte also pushed as such
+    /// subtrees, and more input must follow (a merged node is never the root).
+    pub fn pushSubtree(self: *Hasher, cv: [8]u32, n_chunks: u64) bool {
+        if (self.chunk.len() != 0 or n_chunks == 0 or n_chunks & (n_chunks - 1) != 0) return false;
+        if (self.chunk.counter % n_chunks != 0) return false;
+        const level: u6 = @intCast(@ctz(n_chunks));
+        var merged = cv;
+        var units = (self.chunk.counter + n_chunks) >> level;
+        while (units & 1 == 0) {
+            self.stack_len -= 1;
+            merged = parentOutput(self.stack[self.stack_len], merged, &self.key, self.flags).chainingValue();
+            units >>= 1;
+        }
+        self.stack[self.stack_len] = merged;
+        self.stack_len += 1;
+        self.chunk = ChunkState.init(&self.key, self.chunk.counter + n_chunks, self.flags);
+        return true;
+    }
+
     pub fn update(self: *Hasher, input_in: []const u8) void {
         var input = input_in;
         while (input.len > 0) {
@@ -378,6 +399,33 @@ pub const Hasher = struct {
         output.rootBytes(out);
     }
 };
+
+/// Chaining value of a complete subtree: `input` is a power-of-two number of
+/// whole chunks, the first with index `counter` (a multiple of that number).
+/// Never the root, so the caller must know more input follows or precedes it.
+pub fn subtreeCv(input: []const u8, counter: u64) ?[8]u32 {
+    if (input.len == 0 or input.len % CHUNK_LEN != 0) return null;
+    const n_chunks: usize = input.len / CHUNK_LEN;
+    if (n_chunks & (n_chunks - 1) != 0 or counter % n_chunks != 0) return null;
+    var h = Hasher.init();
+    // Lay out the chunks as if they were pushed one by one from `counter`;
+    // relative counting gives the same merge shape because the start is aligned.
+    var i: usize = 0;
+    while (i < n_chunks) {
+        if (n_chunks - i >= 4) {
+            const cvs = hash4Chunks(input.ptr + i * CHUNK_LEN, &h.key, counter + i, h.flags);
+            inline for (0..4) |lane| h.pushChunkCv(cvs[lane], i + lane + 1);
+            i += 4;
+        } else {
+            var cs = ChunkState.init(&h.key, counter + i, h.flags);
+            cs.update(input[i * CHUNK_LEN ..][0..CHUNK_LEN]);
+            h.pushChunkCv(cs.output().chainingValue(), i + 1);
+            i += 1;
+        }
+    }
+    std.debug.assert(h.stack_len == 1);
+    return h.stack[0];
+}
 
 pub fn hash(input: []const u8, out: *[OUT_LEN]u8) void {
     var h = Hasher.init();

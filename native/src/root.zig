@@ -20,6 +20,7 @@ const Code = enum(i32) {
     truncated = -8,
     bad_path = -9,
     out_of_order = -10,
+    not_a_subtree = -11,
 };
 
 fn code(err: anyerror) i32 {
@@ -90,6 +91,21 @@ export fn b3_free(h: *blake3.Hasher) void {
     allocator.destroy(h);
 }
 
+/// Chaining value of an aligned power-of-two run of whole chunks, written as
+/// 32 bytes to `out`; returns 0, or -11 when the run is not such a subtree.
+export fn b3_subtree_cv(ptr: [*]const u8, len: usize, counter: f64, out: [*]u8) i32 {
+    const cv = blake3.subtreeCv(bytes(ptr, len), @intFromFloat(counter)) orelse return -11;
+    for (0..8) |i| std.mem.writeInt(u32, out[i * 4 ..][0..4], cv[i], .little);
+    return 0;
+}
+
+/// Appends a subtree computed elsewhere (see b3_subtree_cv) to a hasher.
+export fn b3_push_subtree(h: *blake3.Hasher, cv_ptr: [*]const u8, n_chunks: f64) i32 {
+    var cv: [8]u32 = undefined;
+    for (0..8) |i| cv[i] = std.mem.readInt(u32, cv_ptr[i * 4 ..][0..4], .little);
+    return if (h.pushSubtree(cv, @intFromFloat(n_chunks))) 0 else -11;
+}
+
 /// Hashes `count` inputs laid end to end at `data`, their lengths at `lens`,
 /// writing 32 bytes per input to `out`: many small hashes, one boundary crossing.
 export fn b3_hash_many(data: [*]const u8, lens: [*]const u32, count: usize, out: [*]u8) void {
@@ -107,6 +123,11 @@ export fn tar_new() ?*tar.Writer {
     const w = allocator.create(tar.Writer) catch return null;
     w.* = .{};
     return w;
+}
+
+/// With hashing off, tar_finish's digest is meaningless; the caller hashes the bytes.
+export fn tar_set_hashing(w: *tar.Writer, on: u32) void {
+    w.hashing = on != 0;
 }
 
 export fn tar_free(w: *tar.Writer) void {

@@ -38,6 +38,8 @@ const PAX_HEADER_NAME = "././@PaxHeader";
 
 pub const Writer = struct {
     hasher: blake3.Hasher = blake3.Hasher.init(),
+    /// Off when the caller hashes the stream itself (in parallel, by subtrees).
+    hashing: bool = true,
     /// Data bytes the current entry still expects.
     remaining: u64 = 0,
     /// Data bytes of the current entry, for the padding computation.
@@ -45,7 +47,7 @@ pub const Writer = struct {
     total: u64 = 0,
 
     fn emit(self: *Writer, bytes: []const u8) void {
-        self.hasher.update(bytes);
+        if (self.hashing) self.hasher.update(bytes);
         self.total += bytes.len;
     }
 

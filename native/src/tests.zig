@@ -32,3 +32,24 @@ test "blake3 of 'abc' and of 1 MiB + 1 streamed in odd pieces matches one-shot" 
     h.finalize(&streamed);
     try std.testing.expectEqualSlices(u8, &one, &streamed);
 }
+
+test "subtree chaining values pushed in order equal a plain hash" {
+    const unit = 16 * blake3.CHUNK_LEN;
+    const n = 5 * unit + 777;
+    const buf = try std.testing.allocator.alloc(u8, n);
+    defer std.testing.allocator.free(buf);
+    for (buf, 0..) |*b, i| b.* = @truncate(i *% 31 +% 7);
+    var expected: [32]u8 = undefined;
+    blake3.hash(buf, &expected);
+
+    var h = blake3.Hasher.init();
+    var off: usize = 0;
+    while (off + unit < n) : (off += unit) {
+        const cv = blake3.subtreeCv(buf[off..][0..unit], off / blake3.CHUNK_LEN).?;
+        try std.testing.expect(h.pushSubtree(cv, unit / blake3.CHUNK_LEN));
+    }
+    h.update(buf[off..]);
+    var got: [32]u8 = undefined;
+    h.finalize(&got);
+    try std.testing.expectEqualSlices(u8, &expected, &got);
+}

@@ -1,0 +1,90 @@
+import type { HashReply, HashRequest } from "./hash-protocol.ts";
+
+export class HashWorkerError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "HashWorkerError";
+  }
+}
+
+interface Pending {
+  resolve(reply: HashReply): void;
+  reject(err: Error): void;
+}
+
+interface Slot {
+  worker: Worker;
+  inFlight: number;
+}
+
+type Request = HashRequest extends infer R ? (R extends { id: number } ? Omit<R, "id"> : never) : never;
+
+/**
+ * A fixed set of hash workers. Each request goes to the worker with the fewest
+ * requests in flight; replies come back as promises.
+ */
+export class HashPool {
+  private readonly slots: Slot[];
+  private readonly pending = new Map<number, Pending & { slot: Slot }>();
+  private nextId = 0;
+  private failure: Error | undefined;
+
+  constructor(size: number) {
+    this.slots = Array.from({ length: size }, () => {
+      const slot: Slot = { worker: new Worker(new URL("./hash-worker.ts", import.meta.url)), inFlight: 0 };
+      slot.worker.onmessage = (event: MessageEvent<HashReply>) => this.settle(event.data);
+      slot.worker.onerror = (event) => this.fail(new HashWorkerError(`hash worker failed: ${event.message}`));
+      return slot;
+    });
+  }
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  request(req: Request, transfer: ArrayBuffer[] = []): Promise<HashReply> {
+    if (this.failure) return Promise.reject(this.failure);
+    const slot = this.slots.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
+    const id = this.nextId++;
+    slot.inFlight++;
+    return new Promise<HashReply>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, slot });
+      slot.worker.postMessage({ ...req, id } as HashRequest, transfer);
+    });
+  }
+
+  async files(paths: Uint8Array[]): Promise<{ digests: Uint8Array; sizes: number[] }> {
+    const reply = await this.request({ kind: "files", paths });
+    if (reply.kind !== "files") throw new HashWorkerError("hash worker answered a files request with something else");
+    return reply;
+  }
+
+  async subtree(data: ArrayBuffer, counter: number): Promise<Uint8Array> {
+    const reply = await this.request({ kind: "subtree", data, counter }, [data]);
+    if (reply.kind !== "subtree") throw new HashWorkerError("hash worker answered a subtree request with something else");
+    return reply.cv;
+  }
+
+  private settle(reply: HashReply): void {
+    const p = this.pending.get(reply.id);
+    if (!p) return;
+    this.pending.delete(reply.id);
+    p.slot.inFlight--;
+    if (reply.kind === "error") p.reject(new HashWorkerError(reply.error));
+    else p.resolve(reply);
+  }
+
+  private fail(err: Error): void {
+    this.failure = err;
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+
+  close(): void {
+    for (const s of this.slots) s.worker.terminate();
+  }
+}
