@@ -7,6 +7,16 @@ export class HashWorkerError extends Error {
   }
 }
 
+/**
+ * In a `bun build --compile` binary the worker is an extra entrypoint stored
+ * at `wasm/hash-worker.js` inside the embedded filesystem (see the `compile`
+ * script); from source it sits beside this file.
+ */
+function workerSpecifier(): string {
+  if (import.meta.url.includes("/$bunfs/")) return "./wasm/hash-worker.js";
+  return new URL("./hash-worker.ts", import.meta.url).href;
+}
+
 interface Pending {
   resolve(reply: HashReply): void;
   reject(err: Error): void;
@@ -31,7 +41,7 @@ export class HashPool {
 
   constructor(size: number) {
     this.slots = Array.from({ length: size }, () => {
-      const slot: Slot = { worker: new Worker(new URL("./hash-worker.ts", import.meta.url)), inFlight: 0 };
+      const slot: Slot = { worker: new Worker(workerSpecifier()), inFlight: 0 };
       slot.worker.onmessage = (event: MessageEvent<HashReply>) => this.settle(event.data);
       slot.worker.onerror = (event) => this.fail(new HashWorkerError(`hash worker failed: ${event.message}`));
       return slot;
