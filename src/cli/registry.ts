@@ -1,6 +1,7 @@
 import type { BaseContext, CommandClass } from "clipanion";
 import type { RegisteredCommand } from "./command-meta.ts";
 import { CompletionsCommand } from "./commands/completions.ts";
+import { HashCommand } from "./commands/hash.ts";
 import { HelpCommand } from "./commands/help.ts";
 import { ManPagesCommand } from "./commands/man-pages.ts";
 import { VersionCommand } from "./commands/version.ts";
@@ -19,4 +20,4 @@ export const REGISTERED_COMMANDS: readonly RegisteredCommand[] = [
 ];
 
 /** Parsed like commands but documented as root flags. */
-export const HIDDEN_COMMANDS: readonly CommandClass<BaseContext>[] = [VersionCommand];
+export const HIDDEN_COMMANDS: readonly CommandClass<BaseContext>[] = [VersionCommand, HashCommand];

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
@@ -10,7 +10,8 @@ const binary = join(outDir, "karapace");
 
 beforeAll(() => {
   const build = Bun.spawnSync({
-    cmd: [process.execPath, "build", "--compile", BIN, "--outfile", binary],
+    // The same entrypoints as package.json's `compile` script: the hash worker is a second one.
+    cmd: [process.execPath, "build", "--compile", BIN, join(REPO, "wasm", "hash-worker.ts"), "--outfile", binary],
     cwd: REPO,
     stdout: "pipe",
     stderr: "pipe",
@@ -44,5 +45,25 @@ describe("compiled binary, run from another directory", () => {
     const result = runCli(["frobnicate"], { executable: binary, cwd: "/" });
     expect(result.code).toBe(2);
     expect(result.stderr).toStartWith("error: unknown command 'frobnicate'\n");
+  });
+
+  test("the WASM module and the hash workers are embedded", () => {
+    // More than 16 MiB of file data, so digestTree really starts Worker threads.
+    const tree = join(outDir, "tree");
+    mkdirSync(join(tree, "sub"), { recursive: true });
+    const block = new Uint8Array(3 << 20);
+    for (let i = 0; i < 8; i++) {
+      block.fill(i + 1);
+      writeFileSync(join(tree, i % 2 ? "sub" : "", `f${i}`), block);
+    }
+    const fromSource = runCli(["hash", "--tree", "--json", tree], { cwd: REPO });
+    const compiled = runCli(["hash", "--tree", "--json", tree], { executable: binary, cwd: "/" });
+    expect(compiled.stderr).toBe("");
+    expect(compiled.code).toBe(0);
+    expect(JSON.parse(compiled.stdout)).toEqual(JSON.parse(fromSource.stdout));
+    const file = runCli(["hash", join(tree, "f0")], { executable: binary, cwd: "/" });
+    const b3 = Bun.spawnSync(["b3sum", "--no-names", join(tree, "f0")]);
+    if (b3.exitCode !== 0) throw new Error("missing prerequisite: b3sum (apt-get install b3sum)");
+    expect(file.stdout.split(" ")[0]).toBe(b3.stdout.toString().trim());
   });
 });
