@@ -12,12 +12,12 @@ export class HashCommand extends KarapaceCommand {
   static override paths = [["hash"]];
 
   tree = Option.Boolean("--tree", false, { description: "Digest directories as trees instead of hashing files" });
-  paths = Option.Rest({ required: 1 });
+  targets = Option.Rest({ name: "path", required: 1 });
 
   async execute(): Promise<number> {
     const { digestTree, hashFile } = await import("../../../wasm/index.ts");
     const results: Array<{ path: string; blake3?: string; tree_digest?: string; files?: number; bytes?: number }> = [];
-    for (const path of this.paths) {
+    for (const path of this.targets) {
       if (this.tree) {
         const d = await digestTree(path);
         results.push({ path, tree_digest: d.digest, files: d.files, bytes: d.bytes });
