@@ -41,7 +41,7 @@ export class HashPool {
 
   constructor(size: number) {
     this.slots = Array.from({ length: size }, () => {
-      const slot: Slot = { worker: new Worker(workerSpecifier()), inFlight: 0 };
+      const slot: Slot = { worker: new Worker(workerSpecifier(), { smol: true }), inFlight: 0 };
       slot.worker.onmessage = (event: MessageEvent<HashReply>) => this.settle(event.data);
       slot.worker.onerror = (event) => this.fail(new HashWorkerError(`hash worker failed: ${event.message}`));
       return slot;
@@ -73,10 +73,11 @@ export class HashPool {
     return reply;
   }
 
-  async subtree(data: ArrayBuffer, counter: number): Promise<Uint8Array> {
+  /** Hashes `data` as a BLAKE3 subtree; the buffer travels to the worker and back for reuse. */
+  async subtree(data: ArrayBuffer, counter: number): Promise<{ cv: Uint8Array; data: ArrayBuffer }> {
     const reply = await this.request({ kind: "subtree", data, counter }, [data]);
     if (reply.kind !== "subtree") throw new HashWorkerError("hash worker answered a subtree request with something else");
-    return reply.cv;
+    return { cv: reply.cv, data: reply.data };
   }
 
   private settle(reply: HashReply): void {

@@ -7,5 +7,6 @@ export type HashRequest =
 
 export type HashReply =
   | { kind: "files"; id: number; digests: Uint8Array; sizes: number[] }
-  | { kind: "subtree"; id: number; cv: Uint8Array }
+  /** `data` is the request's buffer, transferred back so the sender can reuse it. */
+  | { kind: "subtree"; id: number; cv: Uint8Array; data: ArrayBuffer }
   | { kind: "error"; id: number; error: string };

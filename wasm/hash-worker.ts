@@ -19,7 +19,7 @@ function subtreeCv(data: ArrayBuffer, counter: number): Uint8Array {
 }
 
 function handle(req: HashRequest): HashReply {
-  if (req.kind === "subtree") return { kind: "subtree", id: req.id, cv: subtreeCv(req.data, req.counter) };
+  if (req.kind === "subtree") return { kind: "subtree", id: req.id, cv: subtreeCv(req.data, req.counter), data: req.data };
   const digests = new Uint8Array(req.paths.length * 32);
   const sizes: number[] = [];
   req.paths.forEach((p, i) => {
@@ -32,7 +32,8 @@ function handle(req: HashRequest): HashReply {
 
 self.onmessage = (event: MessageEvent<HashRequest>) => {
   try {
-    self.postMessage(handle(event.data));
+    const reply = handle(event.data);
+    self.postMessage(reply, reply.kind === "subtree" ? [reply.data] : []);
   } catch (err) {
     const reply: HashReply = { kind: "error", id: event.data.id, error: err instanceof Error ? err.message : String(err) };
     self.postMessage(reply);

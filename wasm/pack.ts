@@ -24,7 +24,10 @@ const PARALLEL_THRESHOLD = 32 << 20;
 export interface PackOptions {
   /** Store extended attributes as PAX records (default true). */
   xattrs?: boolean;
-  /** Hash workers for large trees; default one per core, 0 hashes on this thread. */
+  /**
+   * Hash workers for large trees; 0 hashes on this thread. Default: one per
+   * core but one, since this thread is kept busy reading and writing.
+   */
   workers?: number;
   /** Called now and then with the bytes written so far. */
   onProgress?: (bytesWritten: number) => void;
@@ -65,6 +68,8 @@ class OutputStream {
   /** Bytes of the archive already handed to the kernel or left as holes. */
   flushed = 0;
   private readonly cvs: Array<Promise<Uint8Array>> = [];
+  /** Unit-sized buffers back from the workers, reused so memory stays flat. */
+  private readonly spare: ArrayBuffer[] = [];
   private readonly cvTmp: number;
   scratch: number;
   scratchCap = 64 << 10;
@@ -95,8 +100,14 @@ class OutputStream {
       // Bound the copies in flight: memory stays flat however large the tree.
       const limit = 2 * this.pool.size;
       if (this.pool.inFlight >= limit) await this.cvs[this.cvs.length - limit];
-      const copy = this.c.bytes(this.buf, UNIT).slice().buffer;
-      this.cvs.push(this.pool.subtree(copy, counter));
+      const copy = this.spare.pop() ?? new ArrayBuffer(UNIT);
+      new Uint8Array(copy).set(this.c.bytes(this.buf, UNIT));
+      this.cvs.push(
+        this.pool.subtree(copy, counter).then(({ cv, data }) => {
+          this.spare.push(data);
+          return cv;
+        }),
+      );
     } else {
       check("b3_subtree_cv", this.c.x.b3_subtree_cv(this.buf, UNIT, counter, this.cvTmp));
       this.cvs.push(Promise.resolve(this.c.bytes(this.cvTmp, 32).slice()));
@@ -186,7 +197,7 @@ export async function packTree(dir: string, outPath: string, opts: PackOptions =
   if (w === 0) throw new Error("tar: out of memory in the hashing module");
   c.x.tar_set_hashing(w, 0);
   const fileBytes = entries.reduce((n, e) => n + e.size, 0);
-  const workers = fileBytes < PARALLEL_THRESHOLD ? 0 : (opts.workers ?? availableParallelism());
+  const workers = fileBytes < PARALLEL_THRESHOLD ? 0 : (opts.workers ?? Math.max(1, availableParallelism() - 1));
   const pool = workers > 0 ? new HashPool(workers) : undefined;
   const tmp = `${outPath}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
   let fd: number;
