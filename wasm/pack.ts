@@ -191,7 +191,10 @@ class OutputStream {
  * bounded by the output buffer whatever the size of the tree.
  */
 export async function packTree(dir: string, outPath: string, opts: PackOptions = {}): Promise<PackResult> {
-  const entries = walkTree(dir).sort((a, b) => Buffer.compare(a.rel, b.rel));
+  // Depth-first, each directory's children by name bytes: a directory's contents
+  // stay together, which extractors rely on to apply a directory's mode after
+  // its last child (sorting whole paths would put "a-b" between "a/" and "a/c").
+  const entries = walkTree(dir);
   const c = core();
   const w = c.x.tar_new();
   if (w === 0) throw new Error("tar: out of memory in the hashing module");
