@@ -3,6 +3,7 @@ import { closeSync, existsSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { debianRootfs } from "../tests/support/fixtures.ts";
 import { requireTool } from "../tests/support/prereq.ts";
+import { schema } from "./schema.ts";
 import {
   type Benchmark,
   type BenchContext,
@@ -148,4 +149,4 @@ const startup: Benchmark = {
   },
 };
 
-export const BENCHMARKS: readonly Benchmark[] = [blake3, pack, digest, startup];
+export const BENCHMARKS: readonly Benchmark[] = [blake3, pack, digest, startup, schema];

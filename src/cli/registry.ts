@@ -1,9 +1,11 @@
 import type { BaseContext, CommandClass } from "clipanion";
 import type { RegisteredCommand } from "./command-meta.ts";
 import { CompletionsCommand } from "./commands/completions.ts";
+import { DebugValidateCommand } from "./commands/debug-validate.ts";
 import { HashCommand } from "./commands/hash.ts";
 import { HelpCommand } from "./commands/help.ts";
 import { ManPagesCommand } from "./commands/man-pages.ts";
+import { NewCommand } from "./commands/new.ts";
 import { VersionCommand } from "./commands/version.ts";
 
 /**
@@ -14,10 +16,11 @@ import { VersionCommand } from "./commands/version.ts";
  * inside `execute()`.
  */
 export const REGISTERED_COMMANDS: readonly RegisteredCommand[] = [
+  NewCommand,
   CompletionsCommand,
   ManPagesCommand,
   HelpCommand,
 ];
 
 /** Parsed like commands but documented as root flags. */
-export const HIDDEN_COMMANDS: readonly CommandClass<BaseContext>[] = [VersionCommand, HashCommand];
+export const HIDDEN_COMMANDS: readonly CommandClass<BaseContext>[] = [VersionCommand, HashCommand, DebugValidateCommand];
