@@ -7,8 +7,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BENCHMARKS } from "./benchmarks.ts";
+import { BENCHMARKS as CORE_BENCHMARKS } from "./benchmarks.ts";
+import { storeBenchmark } from "./store.ts";
 import { type Benchmark, type BenchRecord, meets, type Target } from "./lib.ts";
+
+const BENCHMARKS: readonly Benchmark[] = [...CORE_BENCHMARKS, storeBenchmark];
 
 interface Options {
   names: string[];
