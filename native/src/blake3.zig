@@ -148,7 +148,7 @@ inline fn transpose(a: V, b: V, c: V, d: V) [4]V {
 
 /// Chaining values of four consecutive full chunks starting at `input`,
 /// the first of which has index `counter`. None of them may be the root.
-fn hash4Chunks(input: [*]const u8, key: *const [8]u32, counter: u64, flags: u32) [4][8]u32 {
+inline fn hash4Chunks(input: [*]const u8, key: *const [8]u32, counter: u64, flags: u32) [4][8]u32 {
     var cv: [8]V = undefined;
     for (0..8) |i| cv[i] = @splat(key[i]);
     const counters = [4]u64{ counter, counter + 1, counter + 2, counter + 3 };
