@@ -8,10 +8,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BENCHMARKS as CORE_BENCHMARKS } from "./benchmarks.ts";
+import { engineBenchmark } from "./engine.ts";
 import { storeBenchmark } from "./store.ts";
 import { type Benchmark, type BenchRecord, meets, type Target } from "./lib.ts";
 
-const BENCHMARKS: readonly Benchmark[] = [...CORE_BENCHMARKS, storeBenchmark];
+const BENCHMARKS: readonly Benchmark[] = [...CORE_BENCHMARKS, storeBenchmark, engineBenchmark];
 
 interface Options {
   names: string[];

@@ -1,11 +1,22 @@
 import type { BaseContext, CommandClass } from "clipanion";
 import type { RegisteredCommand } from "./command-meta.ts";
+import { ArchiveCommand } from "./commands/archive.ts";
+import { BuildCommand } from "./commands/build.ts";
 import { CompletionsCommand } from "./commands/completions.ts";
 import { DebugValidateCommand } from "./commands/debug-validate.ts";
+import { DestroyCommand } from "./commands/destroy.ts";
+import { FreezeCommand } from "./commands/freeze.ts";
+import { GcCommand } from "./commands/gc.ts";
 import { HashCommand } from "./commands/hash.ts";
 import { HelpCommand } from "./commands/help.ts";
+import { InspectCommand } from "./commands/inspect.ts";
+import { ListCommand } from "./commands/list.ts";
 import { ManPagesCommand } from "./commands/man-pages.ts";
+import { MigrateCommand } from "./commands/migrate.ts";
 import { NewCommand } from "./commands/new.ts";
+import { RebuildCommand } from "./commands/rebuild.ts";
+import { RenameCommand } from "./commands/rename.ts";
+import { VerifyStoreCommand } from "./commands/verify-store.ts";
 import { VersionCommand } from "./commands/version.ts";
 
 /**
@@ -17,6 +28,17 @@ import { VersionCommand } from "./commands/version.ts";
  */
 export const REGISTERED_COMMANDS: readonly RegisteredCommand[] = [
   NewCommand,
+  BuildCommand,
+  RebuildCommand,
+  DestroyCommand,
+  FreezeCommand,
+  ArchiveCommand,
+  ListCommand,
+  InspectCommand,
+  RenameCommand,
+  GcCommand,
+  VerifyStoreCommand,
+  MigrateCommand,
   CompletionsCommand,
   ManPagesCommand,
   HelpCommand,

@@ -4,6 +4,8 @@
  * journal_mode=WAL with synchronous=FULL.
  */
 import { Database } from "bun:sqlite";
+import { statfsSync } from "node:fs";
+import { dirname } from "node:path";
 import { StoreError } from "../errors.ts";
 
 interface Migration {
@@ -113,6 +115,8 @@ export function openDatabase(path: string): Database {
   } catch (error) {
     db.close();
     if (error instanceof StoreError) throw error;
+    const mapped = sqliteFailure(error, "opening the store database", path);
+    if (mapped instanceof StoreError) throw mapped;
     throw new StoreError(`cannot use the store database ${path}: ${(error as Error).message}`, {
       hint: "run 'karapace verify-store'; if the database is damaged, restore it from a backup",
       cause: error,
@@ -120,13 +124,26 @@ export function openDatabase(path: string): Database {
   }
 }
 
+/** Less than 64 KiB left for us on the filesystem holding `path`. */
+function noSpaceLeft(path: string): boolean {
+  try {
+    const fs = statfsSync(dirname(path));
+    return fs.bavail * fs.bsize < 64 * 1024;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Gives sqlite's failures the store's vocabulary: a full disk is the same
  * "no space" StoreError as a failed file write; anything else passes through.
  */
-export function sqliteFailure(error: unknown, doing: string): unknown {
+export function sqliteFailure(error: unknown, doing: string, dbPath?: string): unknown {
   const code = (error as { code?: unknown } | undefined)?.code;
-  if (code === "SQLITE_FULL") {
+  // sqlite reports a failed write of its -wal or -shm file as a generic I/O
+  // error; on a full filesystem that is the same "no space" as anywhere else.
+  const full = code === "SQLITE_FULL" || (dbPath !== undefined && typeof code === "string" && code.startsWith("SQLITE_IOERR") && noSpaceLeft(dbPath));
+  if (full) {
     return new StoreError(`no space left on the device while ${doing}`, {
       hint: "free some space (or run 'karapace gc'), then try again; the database was not changed",
       cause: error,

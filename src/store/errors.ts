@@ -53,9 +53,10 @@ export class InvalidTransitionError extends GeneralError {
     readonly to: string,
     readonly allowed: readonly string[],
     subject: string,
+    details: ErrorDetails = {},
   ) {
     const options = allowed.length === 0 ? "nothing" : allowed.join(", ");
-    super(`cannot move ${subject} from ${from} to ${to}: from ${from} it can only go to ${options}`);
+    super(`cannot move ${subject} from ${from} to ${to}: from ${from} it can only go to ${options}`, details);
   }
 }
 

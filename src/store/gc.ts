@@ -27,6 +27,7 @@ import type { EnvMetadata } from "./metadata.ts";
 import type { Store } from "./store.ts";
 import { reachableLayers } from "./reach.ts";
 import { findStaleTemps } from "./sweep.ts";
+import type { RollbackStep } from "./wal.ts";
 
 export interface GcOptions {
   dryRun?: boolean;
@@ -184,7 +185,15 @@ export async function collectGarbage(store: Store, handle: LockHandle, options: 
     return report;
   }
 
-  const opId = store.wal.begin("Gc", "gc");
+  // Removing a dead environment takes two steps (row, directory), and so
+  // does an orphan directory (it may be half removed). The entry records them
+  // all up front so that a crash part-way is finished by recovery instead of
+  // leaving a row without its directory or a directory without its row.
+  const finish: RollbackStep[] = [
+    ...p.envs.flatMap((m): RollbackStep[] => [{ RemoveMetadata: { env_id: m.env_id } }, { RemoveDir: envDirOf(m.env_id) }]),
+    ...p.envDirs.map((name): RollbackStep => ({ RemoveDir: envDirOf(name) })),
+  ];
+  const opId = store.wal.begin("Gc", "gc", finish);
   const total = p.envs.length + p.envDirs.length + p.layers.length + p.objects.length + p.temps.length;
   let done = 0;
   let lastYield = performance.now();
@@ -199,9 +208,9 @@ export async function collectGarbage(store: Store, handle: LockHandle, options: 
     report.cancelled = true;
     return true;
   };
-  // Order: environments (row first, then dir: a crash in between leaves an
-  // orphan dir the next GC removes), then layers, then objects, so nothing
-  // still listed ever points at something already gone.
+  // Order: environments (row, then dir; the WAL entry finishes both after a
+  // crash), then layers, then objects, so nothing still listed ever points at
+  // something already gone.
   run: {
     for (const meta of p.envs) {
       if (await stop()) break run;

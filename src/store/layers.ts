@@ -13,7 +13,7 @@
  *   different bases never collide.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { blake3Hex } from "../../wasm/index.ts";
+import { blake3Hex } from "../../wasm/blake3.ts";
 import { CorruptionError, NotFoundError } from "./errors.ts";
 import { ioError, isNotFound, listHashNames, removeIfPresent, writeFileDurable } from "./fsx.ts";
 import { isHash } from "./hash.ts";

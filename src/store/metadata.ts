@@ -9,7 +9,7 @@
  * checksum the reference accepts. Every read verifies it.
  */
 import type { Database } from "bun:sqlite";
-import { blake3Hex, blake3Many, toHex } from "../../wasm/index.ts";
+import { blake3Hex, blake3Many, toHex } from "../../wasm/blake3.ts";
 import { sqliteFailure } from "./db.ts";
 import { CorruptionError, EnvNotFoundError, NameError } from "./errors.ts";
 import { isHash } from "./hash.ts";

@@ -25,7 +25,7 @@
 import type { Database } from "bun:sqlite";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { blake3Hex } from "../../wasm/index.ts";
+import { blake3Hex } from "../../wasm/blake3.ts";
 import { StoreError } from "../errors.ts";
 import { openDatabase } from "./db.ts";
 import { fsyncDir, ioError, isNotFound, writeFileDurable } from "./fsx.ts";

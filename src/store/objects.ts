@@ -16,7 +16,8 @@ import {
   statSync,
 } from "node:fs";
 import { dirname } from "node:path";
-import { blake3Hex, Blake3Hasher, hashFileSync, toHex } from "../../wasm/index.ts";
+import { blake3Hex, Blake3Hasher, toHex } from "../../wasm/blake3.ts";
+import { hashFileSync } from "../../wasm/hash-file.ts";
 import { CorruptionError, NotFoundError } from "./errors.ts";
 import { fsyncDir, ioError, isNotFound, listHashNames, removeIfPresent, tempPathIn, writeAll } from "./fsx.ts";
 import { assertHash, isHash } from "./hash.ts";

@@ -14,7 +14,7 @@ import { type AcquireOptions, type LockHandle, StoreLock } from "./lock.ts";
 import { silentLogger, type StoreLogger } from "./logger.ts";
 import { MetadataStore } from "./metadata.ts";
 import { ObjectStore } from "./objects.ts";
-import { type StaleItem, sweepStaleTemps } from "./sweep.ts";
+import { hasStaleTemps, type StaleItem, sweepStaleTemps } from "./sweep.ts";
 import { type RecoveryReport, WriteAheadLog } from "./wal.ts";
 
 export interface OpenOptions {
@@ -62,7 +62,10 @@ export class Store {
   recover(handle: LockHandle): RecoveryOutcome {
     if (!handle.active) throw new StoreError("recover() needs the store lock held");
     const wal = this.wal.recover();
-    const crashed = handle.crashedHolder !== undefined || wal.rolled_back.length > 0 || wal.corrupt_removed.length > 0;
+    // A writer killed while taking the lock dies before its owner record is in
+    // place; the only trace is its temp file in store/, which is cheap to look for.
+    const crashed =
+      handle.crashedHolder !== undefined || wal.rolled_back.length > 0 || wal.corrupt_removed.length > 0 || hasStaleTemps(this.layout.storeDir);
     const swept = crashed ? sweepStaleTemps(this.layout) : [];
     if (handle.crashedHolder !== undefined) {
       this.logger.info?.(`recovered after pid ${handle.crashedHolder.pid} (${handle.crashedHolder.command}) died holding the store lock`);

@@ -45,6 +45,11 @@ export function findStaleTemps(layout: StoreLayout): StaleItem[] {
   return found;
 }
 
+/** True if `dir` holds a temp file whose owner is gone (one readdir, no stat). */
+export function hasStaleTemps(dir: string): boolean {
+  return names(dir).some((name) => name.startsWith(TEMP_PREFIX) && isStale(name));
+}
+
 /** Removes what findStaleTemps() finds; returns what was removed. */
 export function sweepStaleTemps(layout: StoreLayout): StaleItem[] {
   const stale = findStaleTemps(layout);

@@ -20,7 +20,7 @@
 import type { Database } from "bun:sqlite";
 import { existsSync, renameSync, unlinkSync } from "node:fs";
 import { basename, dirname, isAbsolute, resolve, sep } from "node:path";
-import { blake3Hex } from "../../wasm/index.ts";
+import { blake3Hex } from "../../wasm/blake3.ts";
 import { StoreError } from "../errors.ts";
 import { sqliteFailure } from "./db.ts";
 import { CorruptionError } from "./errors.ts";
