@@ -100,10 +100,8 @@ function foldTree(entries: readonly TreeEntry[], fileHashes: readonly Uint8Array
     let pending = 0;
     const flush = (): void => {
       const data = Buffer.concat(parts);
-      let off = 0;
       // Records are never split: a flush happens between records and each fits in chunkCap.
-      c.u8.set(data, ptr + off);
-      off += data.length;
+      c.u8.set(data, ptr);
       check("tree_feed", c.x.tree_feed(t, ptr, data.length));
       parts = [];
       pending = 0;

@@ -18,7 +18,6 @@ export interface KarapaceExports {
   b3_push_subtree(h: number, cvPtr: number, nChunks: number): number;
   tar_new(): number;
   tar_free(w: number): void;
-  tar_set_hashing(w: number, on: number): void;
   tar_header(
     w: number, kind: number, mode: number, size: number,
     pathPtr: number, pathLen: number, linkPtr: number, linkLen: number,
@@ -26,7 +25,7 @@ export interface KarapaceExports {
   ): number;
   tar_data(w: number, ptr: number, len: number): number;
   tar_end_entry(w: number, outPtr: number, outCap: number): number;
-  tar_finish(w: number, outPtr: number, outCap: number, digestPtr: number): number;
+  tar_finish(w: number, outPtr: number, outCap: number): number;
   tree_new(): number;
   tree_feed(t: number, ptr: number, len: number): number;
   tree_finish(t: number, outPtr: number): void;

@@ -198,7 +198,6 @@ export async function packTree(dir: string, outPath: string, opts: PackOptions =
   const c = core();
   const w = c.x.tar_new();
   if (w === 0) throw new Error("tar: out of memory in the hashing module");
-  c.x.tar_set_hashing(w, 0);
   const fileBytes = entries.reduce((n, e) => n + e.size, 0);
   const workers = fileBytes < PARALLEL_THRESHOLD ? 0 : (opts.workers ?? Math.max(1, availableParallelism() - 1));
   const pool = workers > 0 ? new HashPool(workers) : undefined;
@@ -266,7 +265,7 @@ export async function packTree(dir: string, outPath: string, opts: PackOptions =
         await new Promise((resolve) => setImmediate(resolve));
       }
     }
-    const endLen = check("tar_finish", c.x.tar_finish(w, out.hdr, out.hdrCap, out.hdr + 2048));
+    const endLen = check("tar_finish", c.x.tar_finish(w, out.hdr, out.hdrCap));
     await out.append(out.hdr, endLen);
     const tarHash = toHex(await out.finish());
     const bytes = out.position;

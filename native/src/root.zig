@@ -125,11 +125,6 @@ export fn tar_new() ?*tar.Writer {
     return w;
 }
 
-/// With hashing off, tar_finish's digest is meaningless; the caller hashes the bytes.
-export fn tar_set_hashing(w: *tar.Writer, on: u32) void {
-    w.hashing = on != 0;
-}
-
 export fn tar_free(w: *tar.Writer) void {
     allocator.destroy(w);
 }
@@ -164,8 +159,8 @@ export fn tar_end_entry(w: *tar.Writer, out: [*]u8, out_cap: usize) i32 {
     return @intCast(n);
 }
 
-export fn tar_finish(w: *tar.Writer, out: [*]u8, out_cap: usize, digest: [*]u8) i32 {
-    const n = w.finish(out[0..out_cap], digest[0..32]) catch |e| return code(e);
+export fn tar_finish(w: *tar.Writer, out: [*]u8, out_cap: usize) i32 {
+    const n = w.finish(out[0..out_cap]) catch |e| return code(e);
     return @intCast(n);
 }
 

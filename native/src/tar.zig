@@ -1,9 +1,9 @@
 //! Deterministic tar stream encoder.
 //!
-//! The caller (JavaScript) walks the tree and does all I/O; this module turns
-//! entry metadata into header blocks and runs every emitted byte, headers,
-//! file data, padding and the end-of-archive blocks, through one BLAKE3
-//! hasher, so the archive's hash is known the moment the last byte is written.
+//! The caller (JavaScript) walks the tree, does all I/O and hashes the stream
+//! (in parallel, as BLAKE3 subtrees: wasm/pack.ts); this module turns entry
+//! metadata into header blocks and padding, and checks that each file's data
+//! matches the size its header announced.
 //!
 //! Determinism: mtime 0, uid/gid 0, empty user and group names, device numbers
 //! 0, mode bits as given. ustar is used whenever a field fits; a PAX extended
@@ -11,7 +11,6 @@
 //! and every xattr, with its records in a fixed key order.
 
 const std = @import("std");
-const blake3 = @import("blake3.zig");
 
 pub const BLOCK = 512;
 
@@ -37,20 +36,10 @@ const USTAR_MAX_SIZE: u64 = (1 << 33) - 1;
 const PAX_HEADER_NAME = "././@PaxHeader";
 
 pub const Writer = struct {
-    hasher: blake3.Hasher = blake3.Hasher.init(),
-    /// Off when the caller hashes the stream itself (in parallel, by subtrees).
-    hashing: bool = true,
     /// Data bytes the current entry still expects.
     remaining: u64 = 0,
     /// Data bytes of the current entry, for the padding computation.
     entry_size: u64 = 0,
-    total: u64 = 0,
-
-    fn emit(self: *Writer, bytes: []const u8) void {
-        if (self.hashing) self.hasher.update(bytes);
-        self.total += bytes.len;
-    }
-
     /// Writes the header block(s) of one entry into `out` and returns their length.
     /// `xattrs` is a sequence of records: u32le key length, key, u32le value length, value,
     /// already sorted by key.
@@ -108,7 +97,6 @@ pub const Writer = struct {
         writeUstar(out[pos..][0..BLOCK], name, typeflag, mode & 0o7777, if (needs_size) 0 else size, link_field);
         pos += BLOCK;
 
-        self.emit(out[0..pos]);
         self.remaining = size;
         self.entry_size = size;
         return pos;
@@ -119,7 +107,6 @@ pub const Writer = struct {
     pub fn data(self: *Writer, bytes: []const u8) Error!u32 {
         if (bytes.len > self.remaining) return Error.DataOverflow;
         self.remaining -= bytes.len;
-        self.emit(bytes);
         return if (allZero(bytes)) 1 else 0;
     }
 
@@ -129,18 +116,15 @@ pub const Writer = struct {
         const pad: usize = @intCast(roundUp(self.entry_size) - self.entry_size);
         if (out.len < pad) return Error.OutputTooSmall;
         @memset(out[0..pad], 0);
-        self.emit(out[0..pad]);
         self.entry_size = 0;
         return pad;
     }
 
-    /// Writes the two zero blocks that end an archive and the archive's hash.
-    pub fn finish(self: *Writer, out: []u8, digest: *[32]u8) Error!usize {
+    /// Writes the two zero blocks that end an archive.
+    pub fn finish(self: *Writer, out: []u8) Error!usize {
         if (self.remaining != 0) return Error.DataMissing;
         if (out.len < 2 * BLOCK) return Error.OutputTooSmall;
         @memset(out[0 .. 2 * BLOCK], 0);
-        self.emit(out[0 .. 2 * BLOCK]);
-        self.hasher.finalize(digest);
         return 2 * BLOCK;
     }
 };
