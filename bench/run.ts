@@ -9,10 +9,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BENCHMARKS as CORE_BENCHMARKS } from "./benchmarks.ts";
 import { engineBenchmark } from "./engine.ts";
+import { imagesBenchmark } from "./images.ts";
+import { runtimeBenchmark } from "./runtime.ts";
+import { snapshotsBenchmark } from "./snapshots.ts";
 import { storeBenchmark } from "./store.ts";
 import { type Benchmark, type BenchRecord, meets, type Target } from "./lib.ts";
 
-const BENCHMARKS: readonly Benchmark[] = [...CORE_BENCHMARKS, storeBenchmark, engineBenchmark];
+const BENCHMARKS: readonly Benchmark[] = [...CORE_BENCHMARKS, storeBenchmark, engineBenchmark, imagesBenchmark, snapshotsBenchmark, runtimeBenchmark];
 
 interface Options {
   names: string[];

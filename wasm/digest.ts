@@ -47,6 +47,26 @@ export async function digestTree(dir: string, opts: DigestOptions = {}): Promise
   };
 }
 
+/**
+ * BLAKE3 of each file in `files` (in order), on worker threads when there is
+ * enough data to pay for them. For callers that reuse some hashes (a stat
+ * cache) and fold the tree themselves with foldTreeDigest().
+ */
+export async function hashTreeFiles(files: readonly TreeEntry[], opts: DigestOptions = {}): Promise<Uint8Array[]> {
+  const totalBytes = files.reduce((n, f) => n + f.size, 0);
+  const wanted = opts.workers ?? availableParallelism();
+  const workers = totalBytes < WORKER_THRESHOLD_BYTES ? 0 : Math.min(wanted, Math.ceil(totalBytes / BATCH_BYTES));
+  return workers > 0 ? hashInWorkers(files, workers) : hashHere(files);
+}
+
+/**
+ * The root digest of a tree given its entries in walkTree() order and the
+ * BLAKE3 of each regular file among them, in the same order.
+ */
+export function foldTreeDigest(entries: readonly TreeEntry[], fileHashes: readonly Uint8Array[]): string {
+  return foldTree(entries, fileHashes);
+}
+
 function hashHere(files: readonly TreeEntry[]): Uint8Array[] {
   return files.map((f) => hashFileSync(f.abs).digest);
 }

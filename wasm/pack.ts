@@ -1,11 +1,11 @@
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readlinkSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readlinkSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { availableParallelism } from "node:os";
 import { HashPool } from "./hash-pool.ts";
 import { check, core, type WasmCore } from "./module.ts";
 import { toHex } from "./blake3.ts";
 import { walkTree, type TreeEntry } from "./walk.ts";
-import { encodeXattrs, readXattrs } from "./xattr.ts";
+import { encodeXattrs, readXattrs, type Xattr } from "./xattr.ts";
 
 /** Tar type codes as `tar_header` takes them (native/src/tar.zig `Kind`). */
 const KIND = { file: 0, hardlink: 1, symlink: 2, dir: 5, fifo: 6 } as const;
@@ -31,6 +31,12 @@ export interface PackOptions {
   workers?: number;
   /** Called now and then with the bytes written so far. */
   onProgress?: (bytesWritten: number) => void;
+  /**
+   * The tree is an overlayfs upper directory: write it as an OCI image layer
+   * (whiteouts as `.wh.<name>`, opaque directories marked by `.wh..wh..opq`,
+   * overlay-internal attributes left out). See docs/export-format.md.
+   */
+  overlayUpper?: boolean;
 }
 
 export interface SkippedEntry {
@@ -45,6 +51,79 @@ export interface PackResult {
   entries: number;
   /** Sockets and device nodes, which a layer cannot carry. */
   skipped: SkippedEntry[];
+  /** overlayUpper: whiteout entries written (deletions of lower paths). */
+  whiteouts: number;
+  /** overlayUpper: directories written as opaque (they replace the lower directory). */
+  opaqueDirs: number;
+}
+
+/** OCI layer spelling of an overlay whiteout: `.wh.` + the hidden name. */
+export const WHITEOUT_PREFIX = ".wh.";
+/** OCI layer spelling of an opaque directory: this entry inside it. */
+export const OPAQUE_MARKER = ".wh..wh..opq";
+
+/**
+ * Attribute namespaces overlayfs (kernel, with or without `userxattr`) and
+ * fuse-overlayfs keep their bookkeeping in. They describe the upper dir's
+ * relation to its lower dir on this host, not the content.
+ */
+const OVERLAY_XATTR_PREFIXES = ["trusted.overlay.", "user.overlay.", "user.fuseoverlayfs.", "trusted.fuseoverlayfs."];
+
+/**
+ * What an overlay layer keeps: user attributes, file capabilities and ACLs.
+ * SELinux labels are host policy and other trusted.* names need real root to
+ * set, so neither would restore in a rootless environment.
+ */
+function keptInLayer(name: string): boolean {
+  if (OVERLAY_XATTR_PREFIXES.some((p) => name.startsWith(p))) return false;
+  return name.startsWith("user.") || name === "security.capability" || name === "system.posix_acl_access" || name === "system.posix_acl_default";
+}
+
+function overlayXattr(xattrs: readonly Xattr[], suffix: string): Buffer | undefined {
+  for (const x of xattrs) {
+    const name = x.name.toString("latin1");
+    if (OVERLAY_XATTR_PREFIXES.some((p) => name === p + suffix)) return x.value;
+  }
+  return undefined;
+}
+
+/** An upper dir written with overlay features a layer cannot express. */
+export class OverlayFeatureError extends Error {
+  constructor(readonly path: string, feature: string) {
+    super(`${path} uses the overlayfs ${feature} feature, which a layer cannot carry; mount without redirect_dir and metacopy (karapace does) and commit again`);
+    this.name = "OverlayFeatureError";
+  }
+}
+
+/** How overlay marks a directory that hides its lower counterpart: an xattr "y", or fuse-overlayfs' marker file. */
+export function isOpaqueDir(abs: Buffer, xattrs: readonly Xattr[]): boolean {
+  const v = overlayXattr(xattrs, "opaque");
+  if (v !== undefined && v.toString("latin1") === "y") return true;
+  return existsSync(Buffer.concat([abs, Buffer.from(`/${OPAQUE_MARKER}`)]));
+}
+
+/**
+ * Whether an upper-dir entry is a whiteout: a 0:0 character device (kernel
+ * overlayfs, fuse-overlayfs), a `.wh.<name>` file (fuse-overlayfs when it may
+ * not mknod), or an empty file with an overlay `whiteout` attribute (the
+ * kernel's xattr whiteouts, Linux 6.7+).
+ */
+export function isWhiteout(e: Pick<TreeEntry, "kind" | "rdevMajor" | "rdevMinor" | "size">, name: Buffer, xattrs: readonly Xattr[]): boolean {
+  if (e.kind === "chardev") return e.rdevMajor === 0 && e.rdevMinor === 0;
+  if (e.kind !== "dir" && name.length > WHITEOUT_PREFIX.length && name.subarray(0, WHITEOUT_PREFIX.length).toString("latin1") === WHITEOUT_PREFIX) {
+    return name.toString("latin1") !== OPAQUE_MARKER;
+  }
+  return e.kind === "file" && e.size === 0 && overlayXattr(xattrs, "whiteout") !== undefined;
+}
+
+function baseName(rel: Buffer): Buffer {
+  const i = rel.lastIndexOf(0x2f);
+  return i < 0 ? rel : rel.subarray(i + 1);
+}
+
+function withName(rel: Buffer, name: Buffer): Buffer {
+  const i = rel.lastIndexOf(0x2f);
+  return i < 0 ? name : Buffer.concat([rel.subarray(0, i + 1), name]);
 }
 
 export class FileChangedError extends Error {
@@ -218,8 +297,46 @@ export async function packTree(dir: string, outPath: string, opts: PackOptions =
   const slash = Buffer.from("/");
   const none = Buffer.alloc(0);
 
+  const overlay = opts.overlayUpper === true;
+  let whiteouts = 0;
+  let opaqueDirs = 0;
+  const empty = encodeXattrs([]);
+
+  /** Writes one entry's header (and PAX header), its data for a file, and its padding. */
+  const writeEntry = async (path: Buffer, kind: number, mode: number, size: number, link: Buffer, xattrs: Buffer, data?: TreeEntry): Promise<void> => {
+    // Two ustar blocks, the PAX body, and slack for the records' length prefixes.
+    const worst = 3 * 512 + path.length + link.length + xattrs.length * 2 + 1024;
+    if (worst > out.hdrCap) throw new Error(`tar: the header of ${path.toString()} is too large (${worst} bytes)`);
+    const [pathPtr, linkPtr, xattrPtr] = out.stage([path, link, xattrs]) as [number, number, number];
+    const hdrLen = check(
+      "tar_header",
+      c.x.tar_header(w, kind, mode, size, pathPtr, path.length, linkPtr, link.length, xattrPtr, xattrs.length, out.hdr, out.hdrCap),
+      path.toString(),
+    );
+    await out.append(out.hdr, hdrLen);
+    if (data !== undefined && size > 0) {
+      await copyFileData(c, w, out, data, size);
+      sinceYield += size;
+    }
+    await out.append(out.hdr, check("tar_end_entry", c.x.tar_end_entry(w, out.hdr, out.hdrCap), path.toString()));
+    packed++;
+  };
+
   try {
     for (const e of entries) {
+      const raw = overlay || opts.xattrs !== false ? readXattrs(e.abs) : [];
+      if (overlay) {
+        const name = baseName(e.rel);
+        if (name.toString("latin1") === OPAQUE_MARKER) continue; // written with its directory
+        if (isWhiteout(e, name, raw)) {
+          const hidden = name.subarray(0, WHITEOUT_PREFIX.length).toString("latin1") === WHITEOUT_PREFIX ? name : Buffer.concat([Buffer.from(WHITEOUT_PREFIX), name]);
+          await writeEntry(withName(e.rel, hidden), KIND.file, 0o644, 0, none, empty);
+          whiteouts++;
+          continue;
+        }
+        if (overlayXattr(raw, "redirect") !== undefined) throw new OverlayFeatureError(e.rel.toString(), "redirect_dir");
+        if (overlayXattr(raw, "metacopy") !== undefined) throw new OverlayFeatureError(e.rel.toString(), "metacopy");
+      }
       if (e.kind === "socket" || e.kind === "chardev" || e.kind === "blockdev") {
         skipped.push({ path: e.rel.toString(), kind: e.kind });
         continue;
@@ -240,25 +357,13 @@ export async function packTree(dir: string, outPath: string, opts: PackOptions =
         }
       }
       const path = e.kind === "dir" ? Buffer.concat([e.rel, slash]) : e.rel;
-      const xattrs = opts.xattrs === false ? none : encodeXattrs(readXattrs(e.abs));
-
-      // Two ustar blocks, the PAX body, and slack for the records' length prefixes.
-      const worst = 3 * 512 + path.length + link.length + xattrs.length * 2 + 1024;
-      if (worst > out.hdrCap) throw new Error(`tar: the header of ${path.toString()} is too large (${worst} bytes)`);
-      const [pathPtr, linkPtr, xattrPtr] = out.stage([path, link, xattrs]) as [number, number, number];
-      const hdrLen = check(
-        "tar_header",
-        c.x.tar_header(w, kind, e.mode, size, pathPtr, path.length, linkPtr, link.length, xattrPtr, xattrs.length, out.hdr, out.hdrCap),
-        path.toString(),
-      );
-      await out.append(out.hdr, hdrLen);
-
-      if (kind === KIND.file && size > 0) {
-        await copyFileData(c, w, out, e, size);
-        sinceYield += size;
+      const stored = opts.xattrs === false ? [] : overlay ? raw.filter((x) => keptInLayer(x.name.toString("latin1"))) : raw;
+      await writeEntry(path, kind, e.mode, size, link, encodeXattrs(stored), kind === KIND.file ? e : undefined);
+      if (overlay && e.kind === "dir" && isOpaqueDir(e.abs, raw)) {
+        // First among the directory's entries, so an extractor clears the lower contents before adding the upper ones.
+        await writeEntry(Buffer.concat([e.rel, slash, Buffer.from(OPAQUE_MARKER)]), KIND.file, 0o644, 0, none, empty);
+        opaqueDirs++;
       }
-      await out.append(out.hdr, check("tar_end_entry", c.x.tar_end_entry(w, out.hdr, out.hdrCap), path.toString()));
-      packed++;
       if (sinceYield >= YIELD_EVERY) {
         sinceYield = 0;
         opts.onProgress?.(out.position);
@@ -276,7 +381,7 @@ export async function packTree(dir: string, outPath: string, opts: PackOptions =
     renameSync(tmp, outPath);
     fsyncDir(dirname(outPath));
     opts.onProgress?.(bytes);
-    return { tarHash, bytes, entries: packed, skipped };
+    return { tarHash, bytes, entries: packed, skipped, whiteouts, opaqueDirs };
   } catch (err) {
     try {
       closeSync(fd);

@@ -36,7 +36,7 @@ import { type EnvMetadata, type EnvMetadataInput, now } from "../store/metadata.
 import type { Store } from "../store/store.ts";
 import type { RollbackStep } from "../store/wal.ts";
 import { blake3Hex } from "../../wasm/blake3.ts";
-import { packTree } from "../../wasm/pack.ts";
+import { packTreeAsOwner } from "../runtime/namespace/subid-tree.ts";
 import type { OpContext } from "./context.ts";
 import { checkName, subject } from "./refs.ts";
 
@@ -124,7 +124,8 @@ function readManifestFile(path: string): NormalizedManifest {
 }
 
 /** Parse, check options, resolve: everything that needs no store. */
-async function plan(manifestPath: string, options: BuildOptions, storeRoot: string, scratch: string): Promise<Plan> {
+async function plan(manifestPath: string, options: BuildOptions, ctx: OpContext, scratch: string): Promise<Plan> {
+  const storeRoot = ctx.root;
   const manifestFile = resolve(manifestPath);
   const lockPath = join(dirname(manifestFile), LOCK_FILE);
   const manifest = readManifestFile(manifestFile);
@@ -134,7 +135,7 @@ async function plan(manifestPath: string, options: BuildOptions, storeRoot: stri
     });
   }
   const lockedFile = options.locked === true ? readLockedFile(lockPath, manifest) : undefined;
-  const backend = await selectBackend(manifest.runtime_backend);
+  const backend = await selectBackend(manifest.runtime_backend, { warn: (l) => ctx.logger.warn(l), log: (l) => ctx.logger.info?.(l) });
   const offline = options.offline === true;
   let resolution: ResolutionResult;
   if (offline && manifest.system_packages.length > 0) {
@@ -145,7 +146,14 @@ async function plan(manifestPath: string, options: BuildOptions, storeRoot: stri
     }
     resolution = { base_image_digest: lockedFile.base_image_digest, resolved_packages: lockedFile.resolved_packages };
   } else {
-    resolution = await backend.resolve({ manifest, envDir: scratch, storeRoot, offline });
+    resolution = await backend.resolve({
+      manifest,
+      envDir: scratch,
+      storeRoot,
+      offline,
+      manifestDir: dirname(manifestFile),
+      locked: lockedFile?.resolved_packages,
+    });
   }
   const lock = lockFromResolved(manifest, resolution);
   if (lockedFile !== undefined && lockedFile.env_id !== lock.env_id) {
@@ -229,7 +237,7 @@ export async function buildEnvironment(ctx: OpContext, request: BuildRequest): P
   const scratch = store.layout.stagingPath("build");
   let p: Plan;
   try {
-    p = await plan(request.manifestPath ?? MANIFEST_FILE, options, ctx.root, scratch);
+    p = await plan(request.manifestPath ?? MANIFEST_FILE, options, ctx, scratch);
   } catch (error) {
     removeTree(scratch);
     throw error;
@@ -266,7 +274,16 @@ export async function buildEnvironment(ctx: OpContext, request: BuildRequest): P
       const step = (s: RollbackStep): void => store.wal.addStep(op, s);
 
       mkdirSync(scratch, { recursive: true });
-      const spec: BuildSpec = { manifest: p.manifest, envDir: scratch, storeRoot: ctx.root, offline: options.offline === true, envId, resolution: p.resolution };
+      const spec: BuildSpec = {
+        manifest: p.manifest,
+        envDir: scratch,
+        storeRoot: ctx.root,
+        offline: options.offline === true,
+        manifestDir: dirname(p.manifestFile),
+        locked: p.locked ? p.resolution.resolved_packages : undefined,
+        envId,
+        resolution: p.resolution,
+      };
       logger.debug?.(`${verb}: ${p.backend.name} backend building ${shortId}`);
       try {
         await p.backend.build(spec);
@@ -287,7 +304,8 @@ export async function buildEnvironment(ctx: OpContext, request: BuildRequest): P
       logger.debug?.(`${verb}: packing the upper directory of ${shortId}`);
       let tarHash: string;
       try {
-        tarHash = (await packTree(join(scratch, "upper"), tarPath)).tarHash;
+        // Packed as the files' owner: a package install leaves files of subordinate uids we cannot read from outside.
+        tarHash = (await packTreeAsOwner(join(scratch, "upper"), tarPath, (l) => logger.warn(l))).tarHash;
       } catch (error) {
         throw asStoreFailure(error, "packing the environment's upper directory");
       }
@@ -353,6 +371,7 @@ export async function buildEnvironment(ctx: OpContext, request: BuildRequest): P
   }, signal);
 
   const lockWritten = p.locked ? false : writeLockIfChanged(p.lockPath, p.lock);
+  if (p.manifest.gui_apps.length > 0 && p.manifest.runtime_backend !== "mock") await exportApps(ctx, result.meta, p.manifest.gui_apps);
   return {
     env_id: envId,
     short_id: shortId,
@@ -398,4 +417,14 @@ function writeLockIfChanged(path: string, lock: LockFile): boolean {
     });
   }
   return true;
+}
+
+/** Launchers for the manifest's gui.apps in the host's application menu; a failure costs a warning, not the build. */
+async function exportApps(ctx: OpContext, meta: EnvMetadata, apps: readonly string[]): Promise<void> {
+  try {
+    const [{ exportDesktopApps }, { selfCommand }] = await Promise.all([import("../runtime/host/desktop-export.ts"), import("../runtime/userns.ts")]);
+    exportDesktopApps({ envId: meta.env_id, shortId: meta.short_id, name: meta.name, apps, karapaceArgv: [...selfCommand(), "--store", ctx.root] });
+  } catch (error) {
+    ctx.logger.warn(`the environment was built, but its desktop launchers could not be written: ${(error as Error).message}`);
+  }
 }

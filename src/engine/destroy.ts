@@ -78,6 +78,17 @@ export async function destroyEnvironment(ctx: OpContext, ref: string): Promise<D
     } catch (error) {
       ctx.logger.warn(`could not remove ${aside} (${(error as Error).message}); the next gc will`);
     }
+    await removeLaunchers(ctx, envId);
     return { ...result, status: "destroyed", ref_count: 0 };
   });
+}
+
+/** The desktop launchers a build exported for gui.apps (none for most environments). */
+async function removeLaunchers(ctx: OpContext, envId: string): Promise<void> {
+  try {
+    const { removeDesktopApps } = await import("../runtime/host/desktop-export.ts");
+    removeDesktopApps(envId);
+  } catch (error) {
+    ctx.logger.warn(`could not remove the desktop launchers of ${envId.slice(0, 12)}: ${(error as Error).message}`);
+  }
 }

@@ -23,6 +23,12 @@ import { acquireOptions, type EngineOptions, type OpContext } from "./context.ts
 import type { DestroyResult } from "./destroy.ts";
 import { findEnv } from "./refs.ts";
 import type { RenameResult } from "./state.ts";
+import type { DiffResult } from "./diff.ts";
+import type { CommitResult, ExportOptions, ExportResult, RestoreResult, SnapshotList } from "./snapshots.ts";
+import type { EnterOptions, ExecOptions, StopOptions, StopResult } from "./run.ts";
+import { reapStaleRuns } from "./running.ts";
+import { setTreeRemover } from "../store/fsx.ts";
+import { removeTreeInUsernsSync } from "../runtime/userns.ts";
 
 export interface ListResult {
   environments: EnvMetadata[];
@@ -75,6 +81,8 @@ export class Engine {
 
   constructor(private readonly options: EngineOptions) {
     this.logger = options.logger ?? silentLogger;
+    // Environments hold files owned by subordinate uids; removing them (rollback, destroy, gc) needs a user namespace.
+    setTreeRemover(removeTreeInUsernsSync);
   }
 
   get root(): string {
@@ -86,7 +94,10 @@ export class Engine {
    * there is none; otherwise a missing store is a NoStoreError.
    */
   store(create = false): Store {
-    if (this.opened === undefined) this.opened = openStore(this.root, { create, logger: this.logger });
+    if (this.opened === undefined) {
+      this.opened = openStore(this.root, { create, logger: this.logger });
+      reapStaleRuns(this.opened, this.logger);
+    }
     return this.opened;
   }
 
@@ -122,6 +133,24 @@ export class Engine {
     return buildEnvironment(this.context(this.store(true)), { manifestPath, options, rebuild: true });
   }
 
+  /** Runs a command in an environment (state Running meanwhile); resolves to its exit code. */
+  async exec(ref: string, command: readonly string[], options: ExecOptions = {}): Promise<number> {
+    const { execInEnvironment } = await import("./run.ts");
+    return execInEnvironment(this.context(this.store()), ref, command, options);
+  }
+
+  /** An interactive shell in an environment; resolves to the shell's exit code. */
+  async enter(ref: string, options: EnterOptions = {}): Promise<number> {
+    const { enterEnvironment } = await import("./run.ts");
+    return enterEnvironment(this.context(this.store()), ref, options);
+  }
+
+  /** Ends every command running in an environment: SIGTERM, then SIGKILL after the timeout. */
+  async stop(ref: string, options: StopOptions = {}): Promise<StopResult> {
+    const { stopEnvironment } = await import("./run.ts");
+    return stopEnvironment(this.context(this.store()), ref, options);
+  }
+
   async destroy(ref: string): Promise<DestroyResult> {
     const { destroyEnvironment } = await import("./destroy.ts");
     return destroyEnvironment(this.context(this.store()), ref);
@@ -135,6 +164,35 @@ export class Engine {
   async archive(ref: string): Promise<EnvMetadata> {
     const { archiveEnvironment } = await import("./state.ts");
     return archiveEnvironment(this.context(this.store()), ref);
+  }
+
+  /** What the environment's upper dir adds, changes and removes relative to its base image. */
+  async diff(ref: string): Promise<DiffResult> {
+    const { diffEnvironment } = await import("./diff.ts");
+    return diffEnvironment(this.context(this.store()), ref);
+  }
+
+  /** Packs the upper dir into a Snapshot layer (built or frozen environments only). */
+  async commit(ref: string): Promise<CommitResult> {
+    const { commitEnvironment } = await import("./snapshots.ts");
+    return commitEnvironment(this.context(this.store()), ref);
+  }
+
+  async snapshots(ref: string): Promise<SnapshotList> {
+    const { listSnapshots } = await import("./snapshots.ts");
+    return listSnapshots(this.context(this.store()), ref);
+  }
+
+  /** Replaces the upper dir with a snapshot's content, atomically. */
+  async restore(ref: string, snapshot: string): Promise<RestoreResult> {
+    const { restoreEnvironment } = await import("./snapshots.ts");
+    return restoreEnvironment(this.context(this.store()), ref, snapshot);
+  }
+
+  /** Writes the upper dir as an OCI-style layer tar. */
+  async export(ref: string, options: ExportOptions): Promise<ExportResult> {
+    const { exportEnvironment } = await import("./snapshots.ts");
+    return exportEnvironment(this.context(this.store()), ref, options);
   }
 
   async rename(ref: string, name: string): Promise<RenameResult> {

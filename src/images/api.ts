@@ -3,6 +3,7 @@
  * manifest's `base.image` into an unpacked, verified root filesystem in the
  * image cache (`<store>/images/<cache_key>/rootfs`).
  */
+import type { NetworkOptions } from "./http.ts";
 
 export interface PrepareImageOptions {
   /** The store root; the cache is `<storeRoot>/images/`. */
@@ -12,6 +13,17 @@ export interface PrepareImageOptions {
   /** Progress and notes (a TTY progress bar is drawn on stderr when it is a TTY). */
   log?: (line: string) => void;
   signal?: AbortSignal;
+  /**
+   * Where the download progress bar goes: default stderr when it is a TTY;
+   * null for none.
+   */
+  progress?: { write(text: string): unknown } | null;
+  /** Timeouts and retries (default: KARAPACE_IMAGE_* variables, then built-in values; see docs/images.md). */
+  network?: NetworkOptions;
+  /** Extraction limit in bytes of tar stream (default: image_max_bytes, KARAPACE_IMAGE_MAX_BYTES, 16 GiB). */
+  maxExtractBytes?: number;
+  /** Environment for configuration (KARAPACE_IMAGE_SERVER, XDG_CONFIG_HOME, ...); default process.env. */
+  env?: Record<string, string | undefined>;
 }
 
 export interface PreparedImage {

@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { blake3Hex } from "../../wasm/blake3.ts";
 import { RuntimeError } from "../errors.ts";
 import type { ResolutionResult } from "../schema/types.ts";
-import { type BuildSpec, ENV_SUBDIRS, type ExecOutput, type ResolveSpec, type RuntimeBackend, type RuntimeSpec, type RuntimeStatus } from "./backend.ts";
+import { type BuildSpec, ENV_SUBDIRS, type ExecIO, type ExecResult, type ResolveSpec, type RuntimeBackend, type RuntimeSpec, type RuntimeStatus } from "./backend.ts";
 
 export const MOCK_PACKAGE_VERSION = "0.0.0-mock";
 
@@ -94,13 +94,17 @@ export class MockBackend implements RuntimeBackend {
     if (payload !== undefined) writePayload(join(upper, ".mock-payload"), payload, spec.envId);
   }
 
-  async enter(spec: RuntimeSpec): Promise<void> {
+  /** Marks the environment running (until destroy) instead of starting a shell. */
+  async enter(spec: RuntimeSpec, _io?: ExecIO): Promise<ExecResult> {
     if (this.running.get(spec.envId) === true) throw new RuntimeError(`environment ${spec.envId} is already running`);
     this.running.set(spec.envId, true);
+    return { exitCode: 0 };
   }
 
-  async exec(_spec: RuntimeSpec, command: readonly string[]): Promise<ExecOutput> {
-    return { exitCode: 0, stdout: new TextEncoder().encode(`mock-exec: ${command.join(" ")}\n`), stderr: new Uint8Array(0) };
+  /** Prints `mock-exec: <command>` on our stdout, as a real command's output would stream there. */
+  async exec(_spec: RuntimeSpec, command: readonly string[], _io?: ExecIO): Promise<ExecResult> {
+    process.stdout.write(`mock-exec: ${command.join(" ")}\n`);
+    return { exitCode: 0 };
   }
 
   async destroy(spec: RuntimeSpec): Promise<void> {

@@ -95,10 +95,28 @@ export function removeTree(path: string): void {
   try {
     rmSync(path, { recursive: true, force: true });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EACCES") throw error;
-    makeWritable(path);
-    rmSync(path, { recursive: true, force: true });
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== "EACCES" && code !== "EPERM") throw error;
+    try {
+      makeWritable(path);
+      rmSync(path, { recursive: true, force: true });
+    } catch (again) {
+      const code2 = (again as NodeJS.ErrnoException).code;
+      if (treeRemover === undefined || (code2 !== "EACCES" && code2 !== "EPERM")) throw again;
+      treeRemover(path);
+    }
   }
+}
+
+/**
+ * Removes a tree whose files belong to other (subordinate) uids, which an
+ * unprivileged user cannot delete directly; the Engine installs one that
+ * works inside a user namespace (the store itself knows nothing of those).
+ */
+let treeRemover: ((path: string) => void) | undefined;
+
+export function setTreeRemover(remover: ((path: string) => void) | undefined): void {
+  treeRemover = remover;
 }
 
 function makeWritable(path: string): void {

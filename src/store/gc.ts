@@ -26,6 +26,7 @@ import type { LockHandle } from "./lock.ts";
 import type { EnvMetadata } from "./metadata.ts";
 import type { Store } from "./store.ts";
 import { reachableLayers } from "./reach.ts";
+import { isAlive, ownerOfName } from "./proc.ts";
 import { findStaleTemps } from "./sweep.ts";
 import type { RollbackStep } from "./wal.ts";
 
@@ -143,7 +144,7 @@ function plan(store: Store): Plan {
   }
   const envDirs = envDirNames.filter((name) => !knownEnvIds.has(name)).sort();
 
-  return { envs: deadEnvs, envDirs, layers, objects, temps: findStaleTemps(store.layout), warnings };
+  return { envs: deadEnvs, envDirs, layers, objects, temps: [...findStaleTemps(store.layout), ...staleImageStaging(store.layout.imagesDir)], warnings };
 }
 
 /**
@@ -256,6 +257,29 @@ export async function collectGarbage(store: Store, handle: LockHandle, options: 
   if (done > 0) options.onProgress?.(done, total);
   store.wal.commit(opId);
   return report;
+}
+
+/**
+ * Unpack directories (`images/.staging-*`) of image preparations whose
+ * process is gone. Cached images themselves are kept, used or not, as the
+ * reference does: they are the expensive part of a build to get again.
+ */
+function staleImageStaging(imagesDir: string): Array<{ path: string; bytes: number }> {
+  let names: string[];
+  try {
+    names = readdirSync(imagesDir);
+  } catch (error) {
+    if (isNotFound(error)) return [];
+    throw ioError(error, `listing ${imagesDir}`);
+  }
+  return names
+    .filter((name) => name.startsWith(".staging-"))
+    .filter((name) => {
+      const owner = ownerOfName(name);
+      return owner === undefined || !isAlive(owner);
+    })
+    .sort()
+    .map((name) => ({ path: join(imagesDir, name), bytes: treeSize(join(imagesDir, name)) }));
 }
 
 function sum(values: readonly number[]): number {

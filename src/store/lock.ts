@@ -11,39 +11,13 @@
  * is gone, found by the next holder, means the previous holder crashed: that
  * holder then knows to sweep stale temp files (see sweep.ts).
  */
-import { dlopen, FFIType, read } from "bun:ffi";
 import { closeSync, constants, openSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { StoreError } from "../errors.ts";
 import { StoreLockedError } from "./errors.ts";
+import { tryLockExclusive, unlock } from "./flock.ts";
 import { ioError, isNotFound, tempPathIn } from "./fsx.ts";
 import type { StoreLayout } from "./layout.ts";
 import { isAlive, selfId } from "./proc.ts";
-
-const LOCK_EX = 2;
-const LOCK_NB = 4;
-const LOCK_UN = 8;
-const EINTR = 4;
-const EWOULDBLOCK = 11;
-
-type Libc = { flock(fd: number, op: number): number; errno(): number };
-let libc: Libc | undefined;
-
-function loadLibc(): Libc {
-  if (libc !== undefined) return libc;
-  const lib = dlopen("libc.so.6", {
-    flock: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-    __errno_location: { args: [], returns: FFIType.ptr },
-  });
-  libc = {
-    flock: (fd, op) => lib.symbols.flock(fd, op),
-    errno: () => {
-      const ptr = lib.symbols.__errno_location();
-      if (ptr === null) throw new Error("__errno_location returned NULL");
-      return read.i32(ptr, 0);
-    },
-  };
-  return libc;
-}
 
 /** Who holds the lock, as its owner record says. */
 export interface LockHolder {
@@ -123,14 +97,11 @@ export class StoreLock {
     } catch (error) {
       throw ioError(error, `opening the store lock ${this.layout.lockFile}`);
     }
-    const c = loadLibc();
-    for (;;) {
-      if (c.flock(fd, LOCK_EX | LOCK_NB) === 0) break;
-      const errno = c.errno();
-      if (errno === EINTR) continue;
+    const outcome = tryLockExclusive(fd);
+    if (outcome !== "locked") {
       closeSync(fd);
-      if (errno === EWOULDBLOCK) return undefined;
-      throw new StoreError(`flock(${this.layout.lockFile}) failed with errno ${errno}`);
+      if (outcome === "busy") return undefined;
+      throw new StoreError(`flock(${this.layout.lockFile}) failed with errno ${outcome}`);
     }
     held.set(this.layout.lockFile, { fd, depth: 1 });
     const previous = this.readOwner();
@@ -190,7 +161,7 @@ export class StoreLock {
     } catch (error) {
       if (!isNotFound(error)) throw ioError(error, "removing the store lock owner record");
     } finally {
-      loadLibc().flock(entry.fd, LOCK_UN);
+      unlock(entry.fd);
       closeSync(entry.fd);
     }
   }

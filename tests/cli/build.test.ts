@@ -177,10 +177,10 @@ describe("karapace build", () => {
     writeFileSync(join(dir, "karapace.toml"), "manifest_version = 1\n[base]\nimage = 7\n");
     expect(k(store, ["build"], { cwd: dir }).code).toBe(2);
 
-    const ns = k(store, ["build"], { cwd: project({ backend: "namespace" }) });
+    const ns = k(store, ["build"], { cwd: project({ backend: "oci" }) });
     expect(ns.code).toBe(1);
-    expect(errorLines(ns).error).toBe("error: the namespace runtime backend is not available in this version of karapace yet");
-    expect(errorLines(ns).hint).toContain('backend = "mock"');
+    expect(errorLines(ns).error).toBe("error: the oci runtime backend is not available in this version of karapace yet");
+    expect(errorLines(ns).hint).toContain('backend = "namespace"');
     const s = openStore(store);
     expect({ envs: s.metadata.count(), objects: s.objects.list(), staging: readdirSync(s.layout.stagingDir), wal: s.wal.count() }).toEqual({ envs: 0, objects: [], staging: [], wal: 0 });
     s.close();

@@ -34,7 +34,7 @@ describe("registry", () => {
 
 describe("startup cost", () => {
   const transpiler = new Bun.Transpiler({ loader: "ts" });
-  const HEAVY = ["src/engine/", "src/store/", "src/image/", "src/runtime/", "src/remote/", "src/schema/", "src/hot/", "wasm/"];
+  const HEAVY = ["src/engine/", "src/store/", "src/images/", "src/runtime/", "src/remote/", "src/schema/", "src/hot/", "wasm/"];
 
   /** Every module loaded before main() runs: the static import graph of src/cli/main.ts. */
   async function startupModules(): Promise<{ files: string[]; packages: string[] }> {

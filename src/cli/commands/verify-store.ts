@@ -43,14 +43,22 @@ export class VerifyStoreCommand extends EngineCommand {
       A progress bar is drawn on stderr when it is a terminal. \`--workers\`
       sets the number of hash threads (default: one per core; small stores
       are hashed on the main thread).
+
+      Cached base images are checked too, against the content digest
+      recorded when they were unpacked: by default only files whose stat
+      (size, times, inode) changed are read again; \`--images\` reads every
+      file of every image (a full re-hash, which also finds a change that
+      kept a file's size and times).
     `,
     examples: [
       ["Verify the store", "$0 verify-store"],
       ["A JSON report naming each bad item", "$0 verify-store --json"],
+      ["Also re-hash every file of every cached image", "$0 verify-store --images"],
     ],
   });
 
   workers = Option.String("--workers", { description: "Hash threads (default: one per core)" });
+  images = Option.Boolean("--images", false, { description: "Re-hash every file of every cached base image (default: only files whose stat changed)" });
 
   async execute(): Promise<number> {
     const workers = this.workers === undefined ? undefined : Number(this.workers);
@@ -64,19 +72,30 @@ export class VerifyStoreCommand extends EngineCommand {
       const r = await engine
         .verifyStore({ workers, onProgress: bar === undefined ? undefined : (p) => bar.update(p) })
         .finally(() => bar?.clear());
+      const { verifyImageCache } = await import("../../images/cache.ts");
+      const images = await verifyImageCache(this.storeRoot, { full: this.images, workers });
+      const badImages = images.images.filter((i) => !i.ok);
       const checked = r.objects.checked + r.layers.checked + r.metadata.checked;
       const passed = r.objects.passed + r.layers.passed + r.metadata.passed;
-      this.out.result({ ok: r.ok, checked, passed, objects: r.objects, layers: r.layers, metadata: r.metadata, failed: r.failed, missing: r.missing }, (w) => {
+      const ok = r.ok && images.ok;
+      this.out.result({ ok, checked, passed, objects: r.objects, layers: r.layers, metadata: r.metadata, failed: r.failed, missing: r.missing, images }, (w) => {
         w.line(`objects:  ${r.objects.passed}/${r.objects.checked} ok (${formatBytes(r.objects.bytes)})`);
         w.line(`layers:   ${r.layers.passed}/${r.layers.checked} ok`);
         w.line(`metadata: ${r.metadata.passed}/${r.metadata.checked} ok`);
+        if (images.images.length > 0 || this.images) {
+          w.line(`images:   ${images.images.length - badImages.length}/${images.images.length} ok${images.full ? " (full re-hash)" : ""}`);
+        }
         for (const f of r.failed) w.line(`FAIL ${f.kind} ${f.id}: ${f.reason}`);
         for (const m of r.missing) w.line(`MISSING ${m.kind} ${m.id} (referenced by ${m.referenced_by})`);
+        for (const i of badImages) w.line(`FAIL image ${i.cache_key}: ${i.problem ?? "damaged"}`);
       });
-      if (!r.ok) {
-        const parts = [r.failed.length > 0 ? `${r.failed.length} damaged` : "", r.missing.length > 0 ? `${r.missing.length} missing` : ""].filter((s) => s !== "");
-        throw new StoreError(`the store has ${parts.join(" and ")} item(s)`, {
-          hint: "destroy the environments that use them and build them again, then run 'karapace gc'",
+      if (!ok) {
+        const items = [r.failed.length > 0 ? `${r.failed.length} damaged` : "", r.missing.length > 0 ? `${r.missing.length} missing` : ""].filter((s) => s !== "");
+        const parts = [items.length > 0 ? `${items.join(" and ")} item(s)` : "", badImages.length > 0 ? `${badImages.length} damaged cached image(s)` : ""].filter((s) => s !== "");
+        throw new StoreError(`the store has ${parts.join(" and ")}`, {
+          hint: r.ok
+            ? `remove each damaged image's directory under ${this.storeRoot}/images/ and build again to download it afresh`
+            : "destroy the environments that use them and build them again, then run 'karapace gc'",
         });
       }
     } finally {
