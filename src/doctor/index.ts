@@ -4,8 +4,7 @@
  * and reports pass, warn, fail or info with the next step. Doctor exits 1
  * when a required check fails, as the reference does; warnings never fail it.
  */
-import { readFileSync } from "node:fs";
-import { userInfo } from "node:os";
+import { userName } from "../runtime/host-user.ts";
 import { checkImageCache } from "./checks/images.ts";
 import { checkIdMapHelpers } from "./checks/idmap-helpers.ts";
 import { checkResourceLimits } from "./checks/limits.ts";
@@ -32,22 +31,6 @@ export interface DoctorReport {
 export interface DoctorOptions {
   storeRoot: string;
   env: Record<string, string | undefined>;
-}
-
-/** The name /etc/subuid files are keyed by: /etc/passwd first (Bun's userInfo() does not consult it), then $USER. */
-export function userName(uid: number, env: Record<string, string | undefined>, passwd = "/etc/passwd"): string {
-  try {
-    for (const line of readFileSync(passwd, "utf8").split("\n")) {
-      const fields = line.split(":");
-      if (fields.length >= 3 && fields[2] === String(uid) && fields[0] !== undefined && fields[0] !== "") return fields[0];
-    }
-  } catch {
-    // no passwd file: fall through
-  }
-  const fromEnv = env.USER ?? env.LOGNAME;
-  if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
-  const info = userInfo().username;
-  return info === "unknown" ? String(uid) : info;
 }
 
 /** A check that threw is reported as failed, never as a crash of doctor itself. */

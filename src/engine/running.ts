@@ -29,18 +29,27 @@ export interface RunHandle {
 export function beginRun(store: Store, meta: EnvMetadata, command: readonly string[]): RunHandle {
   const envDir = store.layout.envPath(meta.env_id);
   const marker = newRunMarker(command);
-  const markerPath = store.db
-    .transaction(() => {
-      const current = store.metadata.get(meta.env_id);
-      if (current.state === "Built") store.metadata.put({ ...current, state: "Running", updated_at: now() });
-      else if (current.state !== "Running") {
-        throw new GeneralError(`cannot run commands in ${subject(current)}: it is ${displayState(current.state)}`, {
-          hint: current.state === "Defined" ? "build it first ('karapace build')" : "build it again ('karapace build' with its manifest) to make it usable",
-        });
-      }
-      return writeRunMarker(envDir, marker);
-    })
-    .immediate();
+  // Not synced to disk on its own: the end of the run commits with a full sync (which
+  // makes this one durable too), and a Running row lost to a power cut only means the
+  // row said Built while a command ran, which nothing relies on.
+  store.db.run("PRAGMA synchronous = NORMAL");
+  let markerPath: string;
+  try {
+    markerPath = store.db
+      .transaction(() => {
+        const current = store.metadata.get(meta.env_id);
+        if (current.state === "Built") store.metadata.put({ ...current, state: "Running", updated_at: now() });
+        else if (current.state !== "Running") {
+          throw new GeneralError(`cannot run commands in ${subject(current)}: it is ${displayState(current.state)}`, {
+            hint: current.state === "Defined" ? "build it first ('karapace build')" : "build it again ('karapace build' with its manifest) to make it usable",
+          });
+        }
+        return writeRunMarker(envDir, marker);
+      })
+      .immediate();
+  } finally {
+    store.db.run("PRAGMA synchronous = FULL");
+  }
   return { markerPath, marker, envDir };
 }
 

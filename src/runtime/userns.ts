@@ -21,7 +21,7 @@
  * (`usernsArgs` is empty) and everything runs with root's own credentials.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { userInfo } from "node:os";
+import { userName } from "./host-user.ts";
 import { resolve } from "node:path";
 import { GeneralError, ImageError, KarapaceError, LockError, ManifestError, RemoteError, RuntimeError, StoreError } from "../errors.ts";
 
@@ -74,12 +74,7 @@ export function detectMapping(): UsernsMapping {
     cachedMapping = { kind: "root", usernsArgs: [] };
     return cachedMapping;
   }
-  let user = String(uid);
-  try {
-    user = userInfo().username;
-  } catch {
-    // no passwd entry: match /etc/subuid by uid only
-  }
+  const user = userName(uid);
   const subuid = findSubidRange(readOrEmpty("/etc/subuid"), user, uid);
   const subgid = findSubidRange(readOrEmpty("/etc/subgid"), user, gid);
   const helpers = onPath("newuidmap") && onPath("newgidmap");

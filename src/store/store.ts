@@ -55,6 +55,16 @@ export class Store {
   }
 
   /**
+   * Whether a crash may have left something to undo: a lock owner record (a
+   * writer is at work or died at it), a WAL entry, or a temp file in store/.
+   * Without any of them, opening need not take the lock at all, which keeps
+   * read-mostly commands (exec, list) off the lock and free of its fsyncs.
+   */
+  mayNeedRecovery(): boolean {
+    return existsSync(this.layout.lockOwnerFile) || !this.wal.isEmpty() || hasStaleTemps(this.layout.storeDir);
+  }
+
+  /**
    * Undoes what crashed writers left: WAL entries of dead processes, and
    * their temp files when there is a sign of a crash (a dead lock holder's
    * record, or such a WAL entry). Needs the lock, so no live writer is undone.
@@ -162,7 +172,7 @@ export function openStore(root: string, options: OpenOptions = {}): Store {
     }
   }
   const store = new Store(layout, openDatabase(layout.dbFile), logger);
-  if (options.recover !== false) {
+  if (options.recover !== false && store.mayNeedRecovery()) {
     try {
       const handle = tryLockForRecovery(store);
       if (handle !== undefined) {

@@ -236,6 +236,11 @@ export class WriteAheadLog {
     return parsed.entry;
   }
 
+  /** Whether any operation is recorded (a cheap read, no lock needed). */
+  isEmpty(): boolean {
+    return this.db.query("SELECT 1 FROM wal_entries LIMIT 1").get() === null;
+  }
+
   private rows(): ParsedRow[] {
     const rows = this.db.query("SELECT seq, op_id, owner_pid, owner_start, body, checksum FROM wal_entries ORDER BY seq DESC").all() as WalRow[];
     return rows.map(parseRow);

@@ -3,15 +3,16 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
-import { BIN, REPO, runCli } from "./helpers.ts";
+import { compileCommand } from "../../scripts/compile.ts";
+import { REPO, runCli } from "./helpers.ts";
 
 const outDir = mkdtempSync(join(tmpdir(), "karapace-compiled-"));
 const binary = join(outDir, "karapace");
 
 beforeAll(() => {
   const build = Bun.spawnSync({
-    // The same entrypoints as package.json's `compile` script: the hash worker is a second one.
-    cmd: [process.execPath, "build", "--compile", BIN, join(REPO, "wasm", "hash-worker.ts"), "--outfile", binary],
+    // What `bun run compile` runs.
+    cmd: compileCommand(binary),
     cwd: REPO,
     stdout: "pipe",
     stderr: "pipe",

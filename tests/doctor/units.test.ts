@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { distroFromOsRelease, installHint } from "../../src/doctor/distro.ts";
-import { userName } from "../../src/doctor/index.ts";
+import { userName } from "../../src/runtime/host-user.ts";
 import { describeRanges, subidRanges } from "../../src/doctor/subid.ts";
 import { sysctlBlockers } from "../../src/doctor/checks/userns.ts";
 import { tempDir } from "../policy/helpers.ts";

@@ -4,7 +4,9 @@
  * namespaces, real overlay mounts.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { SHARED_READ_ONLY_DIRS } from "../../src/runtime/host/integration.ts";
+import { giveToTestUser } from "../support/rootless.ts";
 import { join } from "node:path";
 import { manifest, Scenario, until } from "./helpers.ts";
 
@@ -95,6 +97,32 @@ describe("namespace backend: busybox environment", () => {
     expect(await interfaces("iso")).toEqual(["lo"]);
     // Without isolation the host's interfaces are there too.
     expect((await interfaces("bb")).length).toBeGreaterThan(1);
+  });
+
+  test("an allowed mount is bound read-write, also with blanks in its paths", async () => {
+    const dir = s.project("shared dir", `${manifest(rootfs)}\n[mounts]\nwork = "./:/work space"\n`);
+    writeFileSync(join(dir, "from host.txt"), "hello\n");
+    giveToTestUser(join(dir, "from host.txt"));
+    const b = await s.kp(["build", "--name", "shared"], { cwd: dir });
+    expect(b.stderr).not.toContain("error");
+    expect(b.code).toBe(0);
+    const r = await s.kp(["exec", "shared", "--", "sh", "-c", "cat '/work space/from host.txt' && echo back > '/work space/from inside.txt'"]);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("hello\n");
+    expect(readFileSync(join(dir, "from inside.txt"), "utf8")).toBe("back\n");
+  });
+
+  test("gui.apps shares the host's fonts, icons and themes read-only", async () => {
+    const shared = SHARED_READ_ONLY_DIRS.filter((d) => existsSync(d));
+    if (shared.length === 0) throw new Error(`prerequisite missing: one of ${SHARED_READ_ONLY_DIRS.join(", ")} on the host (apt-get install fonts-dejavu-core)`);
+    const dir = s.project("gui", manifest(rootfs, '\n[gui]\napps = ["xterm"]\n'));
+    const b = await s.kp(["build", "--name", "gui"], { cwd: dir });
+    expect(b.code).toBe(0);
+    for (const d of shared) {
+      const r = await s.kp(["exec", "gui", "--", "sh", "-c", `test -d '${d}' && echo there; touch '${d}/karapace-probe' 2>/dev/null || echo read-only`]);
+      expect(r.stdout).toBe("there\nread-only\n");
+    }
+    expect(existsSync(join(s.home, ".local/share/applications"))).toBe(true);
   });
 
   test("a mount outside the allowlist is refused at build time", async () => {

@@ -14,6 +14,7 @@
  */
 import { chmodSync, chownSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { compileCommand } from "../../scripts/compile.ts";
 import { join, resolve } from "node:path";
 import { missingPrerequisite, requireTool } from "./prereq.ts";
 
@@ -110,7 +111,7 @@ function sourceStamp(): string {
       else hasher.update(`${path}\0${st.size}\0${st.mtimeMs}\n`);
     }
   };
-  for (const dir of ["bin", "src", "wasm"]) walk(join(REPO, dir));
+  for (const dir of ["bin", "src", "wasm", "scripts"]) walk(join(REPO, dir));
   hasher.update(process.version);
   return hasher.digest("hex").slice(0, 16);
 }
@@ -130,7 +131,7 @@ export function compiledKarapace(): string {
   if (!existsSync(out)) {
     const partial = sharedTempDir("bin");
     const result = Bun.spawnSync(
-      [process.execPath, "build", "--compile", "--minify", "bin/karapace.ts", "wasm/hash-worker.ts", "--outfile", join(partial, "karapace")],
+      compileCommand(join(partial, "karapace")),
       { cwd: REPO, stdout: "pipe", stderr: "pipe" },
     );
     if (!result.success) {

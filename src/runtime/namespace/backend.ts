@@ -17,7 +17,7 @@
  */
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { userInfo } from "node:os";
+import { currentHostUser } from "../host-user.ts";
 import { RuntimeError } from "../../errors.ts";
 import type { ResolutionResult, ResolvedPackage } from "../../schema/types.ts";
 import { writeFileDurable } from "../../store/fsx.ts";
@@ -26,7 +26,7 @@ import type { SandboxPlan } from "../sandbox-plan.ts";
 import { detectMapping } from "../userns.ts";
 import { detectPackageManager, INSTALL_SCRIPT, installWords, parseVersions } from "./packages.ts";
 import { limitsPrefix, type Purpose, sandboxPlan } from "./plan.ts";
-import { type OverlayMode, type SandboxLaunch, sandboxArgv } from "./sandbox.ts";
+import { mountTable, type OverlayMode, type SandboxLaunch, sandboxArgv, writeMountTable } from "./sandbox.ts";
 import { liveRuns } from "./runs.ts";
 import { sandboxHostname } from "./terminal.ts";
 
@@ -120,7 +120,8 @@ async function launch(o: LaunchOptions): Promise<{ exitCode: number; stdout: str
   for (const [p, what] of [[spec.lower, "base image"], [spec.upper, "environment"]] as const) checkOverlayPath(p, what);
   const mapping = detectMapping();
   if (mapping.warning !== undefined) o.warn(mapping.warning);
-  const proc = Bun.spawn(sandboxArgv(spec), { env, stdin: o.stdin, stdout: o.stdout, stderr: o.stderr });
+  const table = writeMountTable(o.envDir, mountTable(spec));
+  const proc = Bun.spawn(sandboxArgv(spec, table), { env, stdin: o.stdin, stdout: o.stdout, stderr: o.stderr });
   o.onStart?.(proc.pid);
   const text = (s: ReadableStream<Uint8Array> | number | undefined): Promise<string> =>
     s instanceof ReadableStream ? new Response(s).text() : Promise.resolve("");
@@ -140,21 +141,6 @@ grep -q "^$name:" /etc/passwd 2>/dev/null || printf '%s:x:%s:%s::%s:/bin/sh\\n' 
 grep -q "^$name:" /etc/group 2>/dev/null || printf '%s:x:%s:\\n' "$name" "$gid" >> /etc/group
 mkdir -p "$home"
 `;
-
-function currentUser(): { name: string; uid: number; gid: number; home: string } {
-  const uid = process.getuid?.() ?? 0;
-  const gid = process.getgid?.() ?? 0;
-  let name = process.env.USER ?? "user";
-  let home = process.env.HOME ?? `/home/${name}`;
-  try {
-    const info = userInfo();
-    name = info.username;
-    home = process.env.HOME !== undefined && process.env.HOME !== "" ? process.env.HOME : info.homedir;
-  } catch {
-    // no passwd entry for us: keep the environment's idea
-  }
-  return { name, uid, gid, home };
-}
 
 export class NamespaceBackend implements RuntimeBackend {
   readonly name = "namespace";
@@ -196,7 +182,7 @@ export class NamespaceBackend implements RuntimeBackend {
   /** Installs the manifest's packages and adds the user; the versions installed, in manifest order. */
   private async install(spec: ResolveSpec, record: RuntimeRecord, plan: SandboxPlan, pinned: readonly ResolvedPackage[] | undefined): Promise<ResolvedPackage[]> {
     const packages = spec.manifest.system_packages;
-    const user = currentUser();
+    const user = currentHostUser();
     const base = {
       envDir: spec.envDir,
       lower: record.lower,

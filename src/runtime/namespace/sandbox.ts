@@ -1,25 +1,29 @@
 /**
  * One sandbox launch: the argv that creates the namespaces, mounts the
- * environment and runs a command in it. It is a short, explicit list of steps
- * in the order they happen:
+ * environment and runs a command in it. In the order things happen:
  *
  *   unshare --user (mapped, see userns.ts) --mount --pid --fork --uts [--net]
  *     sh -c SETUP_SCRIPT sh <positional values...> -- <command...>
  *       1. overlay on merged/: kernel overlayfs with userxattr, else fuse-overlayfs
- *       2. /proc (fresh, for the new pid namespace) and /tmp (a fresh tmpfs)
- *       3. /etc/resolv.conf: the host's (unless the network is isolated); it belongs
- *          to the host's root, which is nobody inside, so it cannot be changed
- *       4. the policy's binds, in plan order (read-only ones remounted read-only)
- *       5. the hostname (a uts namespace of our own)
- *       6. /sys and /dev: recursive binds of the host's (rootless, so no device the
- *          user could not open already; a fresh sysfs needs a network namespace of
- *          our own). Last, because every mount(8) call reads the mount table, and
- *          these two make it long.
- *       7. unshare --root=merged --wd=DIR -- command   (chroot + chdir, then exec)
+ *       2. /etc/resolv.conf made a plain file in the upper dir (unless the
+ *          network is isolated), and every file bind target created
+ *       3. one `mount -a` over a mount table written beside the environment
+ *          (mountTable below): /proc (fresh, for the new pid namespace), /tmp
+ *          (a fresh tmpfs), the host's resolv.conf, the policy's binds in plan
+ *          order (read-only ones remounted read-only; missing directories
+ *          created by X-mount.mkdir), then recursive binds of the host's /sys
+ *          and /dev (rootless, so no device the user could not open already;
+ *          a fresh sysfs needs a network namespace of our own). One mount(8)
+ *          process for all of them instead of one each: each costs ~1 ms.
+ *       4. the hostname (a uts namespace of our own)
+ *       5. unshare --root=merged --wd=DIR -- command   (chroot + chdir, then exec)
  *
  * The script text is a constant: every path, name and command word travels as
- * a positional parameter, never spliced into shell code.
+ * a positional parameter or in the mount table (octal-escaped as fstab(5)
+ * wants), never spliced into shell code.
  */
+import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { BindMount } from "../sandbox-plan.ts";
 import { detectMapping } from "../userns.ts";
 
@@ -68,58 +72,99 @@ export function hostTools(): HostTools {
 /**
  * Runs as root of the new namespaces with the host's root still visible.
  * Positionals: merged lower upper work hostname overlay-mode mount hostname-tool
- * fuse-overlayfs unshare inner-path workdir isolate-net userxattr(1|0), then
- * groups of (kind ro src dst) ending with "--", then the command.
+ * fuse-overlayfs unshare inner-path workdir resolv(1|0) userxattr(1|0)
+ * mount-table, then the file bind targets (inside merged) ending with "--",
+ * then the command.
  */
 export const SETUP_SCRIPT = `set -e
 m=$1 lower=$2 upper=$3 work=$4 host=$5 mode=$6 MOUNT=$7 HOSTNAME_TOOL=$8 FUSE=$9
 shift 9
-UNSHARE=$1 inner_path=$2 wd=$3 isolated=$4 ux=$5
-shift 5
+UNSHARE=$1 inner_path=$2 wd=$3 resolv=$4 ux=$5 table=$6
+shift 6
 opts="lowerdir=$lower,upperdir=$upper,workdir=$work"
 [ "$ux" = 1 ] && kopts="userxattr,$opts" || kopts=$opts
 if [ "$mode" = fuse ] || ! "$MOUNT" -t overlay overlay -o "$kopts" "$m" 2>/dev/null; then
   [ "$mode" = kernel ] && { echo "karapace: kernel overlayfs mount refused" >&2; exit 125; }
-  "$FUSE" -o "$opts" "$m" || { echo "karapace: neither kernel overlayfs nor fuse-overlayfs could mount the environment" >&2; exit 125; }
+  # Its output only on failure: fuse-overlayfs 1.10 with libfuse 3.14 warns "unknown argument ignored: lazytime" on every mount.
+  fe=$("$FUSE" -o "$opts" "$m" 2>&1) || { printf '%s\n' "$fe" >&2; echo "karapace: neither kernel overlayfs nor fuse-overlayfs could mount the environment" >&2; exit 125; }
 fi
-"$MOUNT" -t proc proc "$m/proc"
-"$MOUNT" -t tmpfs -o mode=1777 tmpfs "$m/tmp"
-if [ "$isolated" != 1 ] && [ -e /etc/resolv.conf ]; then
+if [ "$resolv" = 1 ]; then
   r="$m/etc/resolv.conf"
   if [ -L "$r" ] || [ ! -f "$r" ]; then rm -f "$r"; : > "$r"; fi
-  "$MOUNT" --bind /etc/resolv.conf "$r" || true
 fi
 while [ "$1" != "--" ]; do
-  kind=$1 ro=$2 src=$3 dst="$m$4"
-  shift 4
-  if [ "$kind" = file ]; then
-    [ -e "$dst" ] || { mkdir -p "\${dst%/*}"; : > "$dst"; }
-  else
-    [ -d "$dst" ] || mkdir -p "$dst"
-  fi
-  "$MOUNT" --rbind "$src" "$dst"
-  [ "$ro" = 1 ] && "$MOUNT" -o remount,bind,ro "$dst"
+  f="$m$1"
+  shift
+  [ -e "$f" ] || { [ -d "\${f%/*}" ] || mkdir -p "\${f%/*}"; : > "$f"; }
 done
 shift
+"$MOUNT" -a -T "$table" || { echo "karapace: mounting the environment's file systems failed (table: $table)" >&2; exit 125; }
 "$HOSTNAME_TOOL" "$host"
-"$MOUNT" --rbind /sys "$m/sys"
-"$MOUNT" --rbind /dev "$m/dev"
 PATH=$inner_path
 export PATH
 exec "$UNSHARE" --root="$m" --wd="$wd" -- "$@"
 `;
 
+/** fstab(5) fields are separated by blanks; these four characters are written as octal escapes. */
+function fstabField(value: string): string {
+  return value.replace(/[\\ \t\n]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, "0")}`);
+}
+
+function entry(source: string, target: string, type: string, options: readonly string[]): string {
+  return `${fstabField(source)} ${fstabField(target)} ${type} ${options.join(",")} 0 0\n`;
+}
+
+/** Whether the host's resolv.conf is bound in (it is not in an isolated network). */
+function bindsResolvConf(launch: SandboxLaunch): boolean {
+  return !launch.isolateNetwork && existsSync("/etc/resolv.conf");
+}
+
+/** Bind targets that are files: the script creates them before `mount -a`. */
+function fileTargets(launch: SandboxLaunch): string[] {
+  const targets = launch.binds.filter((b) => b.file).map((b) => b.target);
+  for (const d of launch.devices) if (d !== "/dev" && !d.startsWith("/dev/")) targets.push(d);
+  return targets;
+}
+
+/** Every mount after the overlay, in order, as one fstab(5) table for `mount -a -T`. */
+export function mountTable(launch: SandboxLaunch): string {
+  const m = launch.merged;
+  let table = entry("proc", `${m}/proc`, "proc", ["nosuid", "nodev", "noexec"]);
+  table += entry("tmpfs", `${m}/tmp`, "tmpfs", ["mode=1777", "nosuid", "nodev"]);
+  if (bindsResolvConf(launch)) table += entry("/etc/resolv.conf", `${m}/etc/resolv.conf`, "none", ["bind"]);
+  for (const b of launch.binds) {
+    const options = b.file ? ["bind"] : ["rbind", "X-mount.mkdir"];
+    if (b.readOnly) options.push("ro");
+    table += entry(b.source, `${m}${b.target}`, "none", options);
+  }
+  // Device nodes outside /dev; everything under /dev arrives with the /dev bind.
+  for (const d of launch.devices) if (d !== "/dev" && !d.startsWith("/dev/")) table += entry(d, `${m}${d}`, "none", ["bind"]);
+  table += entry("/sys", `${m}/sys`, "none", ["rbind"]);
+  table += entry("/dev", `${m}/dev`, "none", ["rbind"]);
+  return table;
+}
+
+/**
+ * Writes the table where the sandbox can read it: `<env dir>/mounts/<hash>.fstab`.
+ * Named by its content, so the next launch with the same plan reuses it
+ * and concurrent launches that write it write the same bytes.
+ */
+export function writeMountTable(envDir: string, table: string): string {
+  const dir = join(envDir, "mounts");
+  const path = join(dir, `${new Bun.CryptoHasher("sha256").update(table).digest("hex").slice(0, 32)}.fstab`);
+  if (existsSync(path)) return path;
+  mkdirSync(dir, { recursive: true });
+  const temp = join(dir, `.tmp-${process.pid}-${crypto.randomUUID().slice(0, 8)}`);
+  writeFileSync(temp, table);
+  renameSync(temp, path);
+  return path;
+}
+
 /** The complete argv for one launch. */
-export function sandboxArgv(launch: SandboxLaunch): string[] {
+export function sandboxArgv(launch: SandboxLaunch, tablePath: string): string[] {
   const t = hostTools();
   const mapping = detectMapping();
   const namespaces = ["--mount", "--pid", "--fork", "--kill-child", "--uts", ...(launch.isolateNetwork ? ["--net"] : [])];
-  const binds: string[] = [];
-  for (const b of launch.binds) binds.push(b.file ? "file" : "dir", b.readOnly ? "1" : "0", b.source, b.target);
-  for (const d of launch.devices) {
-    if (d === "/dev" || d.startsWith("/dev/")) continue;
-    binds.push("file", "0", d, d);
-  }
   return [
     ...(launch.prefix ?? []),
     t.unshare,
@@ -142,9 +187,10 @@ export function sandboxArgv(launch: SandboxLaunch): string[] {
     t.unshare,
     launch.innerPath,
     launch.workdir,
-    launch.isolateNetwork ? "1" : "0",
+    bindsResolvConf(launch) ? "1" : "0",
     mapping.kind === "root" ? "0" : "1",
-    ...binds,
+    tablePath,
+    ...fileTargets(launch),
     "--",
     ...launch.command,
   ];
