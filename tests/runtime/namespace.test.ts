@@ -63,9 +63,9 @@ describe("namespace backend: busybox environment", () => {
     expect(r.stdout).toBe("PIPED TEXT\n");
   });
 
-  test("runs as root of its own pid namespace, with /proc, /dev and a fresh /tmp", async () => {
-    const r = await s.kp(["exec", "bb", "--", "sh", "-c", "id -u; echo $$; test -c /dev/null && echo devnull; grep -c ' /tmp tmpfs ' /proc/mounts"]);
-    expect(r.stdout.split("\n")).toEqual(["0", "1", "devnull", "1", ""]);
+  test("runs as root of its own pid namespace (under karapace's init), with /proc, /dev and a fresh /tmp", async () => {
+    const r = await s.kp(["exec", "bb", "--", "sh", "-c", "id -u; [ $$ -gt 1 ] && echo not-init; ps -o pid= -o comm= | sort -n | head -1; test -c /dev/null && echo devnull; grep -c ' /tmp tmpfs ' /proc/mounts"]);
+    expect(r.stdout.split("\n").map((l) => l.trim().replace(/\s+/g, " "))).toEqual(["0", "not-init", "1 sh", "devnull", "1", ""]);
   });
 
   test("a file written in one exec is there in the next", async () => {
@@ -139,10 +139,21 @@ describe("namespace backend: busybox environment", () => {
     const stop = await s.kp(["stop", "bb", "--timeout", "1", "--json"]);
     expect(stop.stderr).toBe("");
     expect(stop.code).toBe(0);
-    expect(JSON.parse(stop.stdout)).toMatchObject({ name: "bb", stopped: 1, state: "built" });
-    expect(await proc.exited).toBe(128 + 9);
+    expect(JSON.parse(stop.stdout)).toMatchObject({ name: "bb", stopped: 1, killed: false, state: "built" });
+    // SIGTERM reached the command although nothing inside handles it: 128 + 15.
+    expect(await proc.exited).toBe(128 + 15);
     expect(await s.state("bb")).toBe("Built");
     expect((await s.kp(["stop", "bb"])).stderr).toContain("is not running");
+  });
+
+  test("a command that ignores SIGTERM is killed when the timeout passes", async () => {
+    const proc = s.spawn(["exec", "bb", "--", "sh", "-c", "trap '' TERM; sleep 3003"]);
+    await until("the environment to be running", async () => (await s.state("bb")) === "Running");
+    await Bun.sleep(200);
+    const stop = await s.kp(["stop", "bb", "--timeout", "1", "--json"]);
+    expect(JSON.parse(stop.stdout)).toMatchObject({ stopped: 1, killed: true, state: "built" });
+    expect(await proc.exited).toBe(128 + 9);
+    expect(processRunning(["sleep", "3003"])).toBe(false);
   });
 
   test("a command that handles SIGTERM ends on stop without waiting for the timeout", async () => {

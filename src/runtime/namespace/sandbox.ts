@@ -16,7 +16,13 @@
  *          a fresh sysfs needs a network namespace of our own). One mount(8)
  *          process for all of them instead of one each: each costs ~1 ms.
  *       4. the hostname (a uts namespace of our own)
- *       5. unshare --root=merged --wd=DIR -- command   (chroot + chdir, then exec)
+ *       5. unshare --root=merged --wd=DIR -- command   (chroot + chdir, then exec),
+ *          started as a child: the script stays as the pid namespace's init,
+ *          because the kernel drops every signal to an init that has no handler
+ *          for it, so a plain `sleep` as pid 1 would ignore `stop`'s SIGTERM.
+ *          It passes TERM and HUP on and exits with the command's status
+ *          (128+N for signal N). The command's stdin is given explicitly: a
+ *          background job's would be /dev/null.
  *
  * The script text is a constant: every path, name and command word travels as
  * a positional parameter or in the mount table (octal-escaped as fstab(5)
@@ -102,7 +108,18 @@ shift
 "$HOSTNAME_TOOL" "$host"
 PATH=$inner_path
 export PATH
-exec "$UNSHARE" --root="$m" --wd="$wd" -- "$@"
+trap 'kill -TERM "$child" 2>/dev/null' TERM
+trap 'kill -HUP "$child" 2>/dev/null' HUP
+trap : INT QUIT
+exec 3<&0
+"$UNSHARE" --root="$m" --wd="$wd" -- "$@" <&3 3<&- &
+child=$!
+exec 3<&-
+while :; do
+  wait "$child" && exit 0
+  status=$?
+  kill -0 "$child" 2>/dev/null || exit "$status"
+done
 `;
 
 /** fstab(5) fields are separated by blanks; these four characters are written as octal escapes. */
