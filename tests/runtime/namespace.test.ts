@@ -125,6 +125,20 @@ describe("namespace backend: busybox environment", () => {
     expect(existsSync(join(s.home, ".local/share/applications"))).toBe(true);
   });
 
+  test("memory_limit_mb is enforced on what runs inside", async () => {
+    const dir = s.project("small", manifest(rootfs, "\n[runtime.resource_limits]\nmemory_limit_mb = 64\n"));
+    expect((await s.kp(["build", "--name", "small"], { cwd: dir })).code).toBe(0);
+    const allocate = (bytes: number): string[] => ["exec", "small", "--", "sh", "-c", `x=$(head -c ${bytes} /dev/zero | tr '\\0' a); echo \${#x}`];
+    const below = await s.kp(allocate(1_000_000));
+    expect(below.stdout).toBe("1000000\n");
+    expect(below.code).toBe(0);
+    const beyond = await s.kp(allocate(200_000_000));
+    expect(beyond.stdout).not.toBe("200000000\n");
+    expect(beyond.code).not.toBe(0);
+    // Whichever mechanism the host offers, karapace says what it enforces when it is not a cgroup.
+    if (!beyond.stderr.includes("systemd")) expect(below.stderr + beyond.stderr).toContain("memory_limit_mb = 64");
+  });
+
   test("a mount outside the allowlist is refused at build time", async () => {
     const bad = s.project("bad", `${manifest(rootfs)}\n[mounts]\nsecrets = "/etc:/mnt/etc"\n`);
     const r = await s.kp(["build"], { cwd: bad });
