@@ -18,6 +18,7 @@
  * same commit: the old environment survives until the new one is complete.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync } from "node:fs";
+import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { GeneralError, KarapaceError, LockError, ManifestError, RuntimeError } from "../errors.ts";
 import type { BuildSpec, RuntimeBackend } from "../runtime/backend.ts";
@@ -123,6 +124,12 @@ function readManifestFile(path: string): NormalizedManifest {
   }
 }
 
+/** The home directory the sandbox plan would share: $HOME when set, as the namespace backend takes it. */
+function homeDirectory(): string {
+  const home = process.env.HOME;
+  return home !== undefined && home !== "" ? home : homedir();
+}
+
 /** Parse, check options, resolve: everything that needs no store. */
 async function plan(manifestPath: string, options: BuildOptions, ctx: OpContext, scratch: string): Promise<Plan> {
   const storeRoot = ctx.root;
@@ -134,6 +141,9 @@ async function plan(manifestPath: string, options: BuildOptions, ctx: OpContext,
       hint: "set base.image to the image's http(s) URL, or drop --require-pinned-image",
     });
   }
+  // Every backend, the mock included, refuses what the policy refuses, before anything is resolved or fetched.
+  const { checkManifestPolicy } = await import("../runtime/policy/index.ts");
+  checkManifestPolicy(manifest, dirname(manifestFile), homeDirectory());
   const lockedFile = options.locked === true ? readLockedFile(lockPath, manifest) : undefined;
   const backend = await selectBackend(manifest.runtime_backend, { warn: (l) => ctx.logger.warn(l), log: (l) => ctx.logger.info?.(l) });
   const offline = options.offline === true;
@@ -298,14 +308,15 @@ export async function buildEnvironment(ctx: OpContext, request: BuildRequest): P
       if (!store.objects.has(manifestHash)) step({ RemoveFile: store.objects.path(manifestHash) });
       store.objects.putBytes(manifestBytes);
 
-      // The upper directory becomes the base layer, packed deterministically.
+      // The upper directory becomes the base layer, packed deterministically, in OCI layer form: a package
+      // install that deletes or replaces base-image files leaves whiteouts and opaque dirs, which are changes too.
       const tarPath = store.layout.stagingPath("pack");
       step({ RemoveFile: tarPath });
       logger.debug?.(`${verb}: packing the upper directory of ${shortId}`);
       let tarHash: string;
       try {
         // Packed as the files' owner: a package install leaves files of subordinate uids we cannot read from outside.
-        tarHash = (await packTreeAsOwner(join(scratch, "upper"), tarPath, (l) => logger.warn(l))).tarHash;
+        tarHash = (await packTreeAsOwner(join(scratch, "upper"), tarPath, { warn: (l) => logger.warn(l), overlayUpper: true })).tarHash;
       } catch (error) {
         throw asStoreFailure(error, "packing the environment's upper directory");
       }

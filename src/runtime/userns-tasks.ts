@@ -15,7 +15,7 @@ export interface UsernsTaskModule {
 }
 
 export const USERNS_TASKS: Readonly<Record<string, () => Promise<UsernsTaskModule>>> = {
-  /** pack-tree <dir> <tar-path> [--no-xattrs]: the deterministic tar of a tree (wasm/pack.ts); replies PackResult. */
+  /** pack-tree <dir> <tar-path> [--no-xattrs] [--overlay-upper]: the deterministic tar of a tree (wasm/pack.ts); replies PackResult. */
   "pack-tree": () => import("./namespace/tasks/pack-tree.ts"),
   /** remove-tree <path>...: rm -rf of trees whose files belong to subordinate uids. */
   "remove-tree": () => import("./namespace/tasks/remove-tree.ts"),

@@ -7,12 +7,19 @@ import type { PackResult } from "../../../wasm/pack.ts";
 import { removeTree } from "../../store/fsx.ts";
 import { detectMapping, runSelfTaskInUserns } from "../userns.ts";
 
-export async function packTreeAsOwner(dir: string, tarPath: string, warn?: (line: string) => void): Promise<PackResult> {
+export interface PackAsOwnerOptions {
+  warn?: (line: string) => void;
+  /** The tree is an overlay upper dir: whiteouts and opaque dirs in OCI layer form (see wasm/pack.ts). */
+  overlayUpper?: boolean;
+}
+
+export async function packTreeAsOwner(dir: string, tarPath: string, options: PackAsOwnerOptions = {}): Promise<PackResult> {
+  const overlayUpper = options.overlayUpper === true;
   if (detectMapping().kind === "root") {
     const { packTree } = await import("../../../wasm/pack.ts");
-    return packTree(dir, tarPath);
+    return packTree(dir, tarPath, { overlayUpper });
   }
-  return runSelfTaskInUserns<PackResult>("pack-tree", [dir, tarPath], { warn });
+  return runSelfTaskInUserns<PackResult>("pack-tree", overlayUpper ? [dir, tarPath, "--overlay-upper"] : [dir, tarPath], { warn: options.warn });
 }
 
 /** removeTree, falling back to the user-namespace task when the tree holds files we cannot delete from outside. */
