@@ -21,7 +21,7 @@ import { isAlive } from "../store/proc.ts";
 import type { OpContext } from "./context.ts";
 import { readManifest } from "./manifest-object.ts";
 import { findEnv, subject } from "./refs.ts";
-import { beginRun, endRun, reapStaleRuns, recordSandbox } from "./running.ts";
+import { beginRun, endRun, reapStaleRuns, recordSandbox, type RunHandle } from "./running.ts";
 import { displayState } from "../store/lifecycle.ts";
 import { now } from "../store/metadata.ts";
 
@@ -47,24 +47,34 @@ function refuseUnusable(meta: EnvMetadata): void {
  * once it ends, so the state is put back), and SIGINT is left to the
  * command: the terminal sends it to both of us.
  */
-function forwardSignals(sandboxPid: () => number | undefined): () => void {
-  const forward = (signal: NodeJS.Signals): void => {
-    const pid = sandboxPid();
-    if (pid === undefined) return;
+function forwardSignals(sandboxPid: () => number | undefined): { restore: () => void; started: (pid: number) => void } {
+  // A signal that comes before the sandbox exists is delivered as soon as it does.
+  let pending: NodeJS.Signals | undefined;
+  const send = (pid: number, signal: NodeJS.Signals): void => {
     try {
       process.kill(innerPid(pid) ?? pid, signal);
     } catch {
       // already gone
     }
   };
+  const forward = (signal: NodeJS.Signals): void => {
+    const pid = sandboxPid();
+    if (pid === undefined) pending = signal;
+    else send(pid, signal);
+  };
   const ignore = (): void => {};
   process.on("SIGTERM", forward);
   process.on("SIGHUP", forward);
   process.on("SIGINT", ignore);
-  return () => {
-    process.off("SIGTERM", forward);
-    process.off("SIGHUP", forward);
-    process.off("SIGINT", ignore);
+  return {
+    restore: () => {
+      process.off("SIGTERM", forward);
+      process.off("SIGHUP", forward);
+      process.off("SIGINT", ignore);
+    },
+    started: (pid) => {
+      if (pending !== undefined) send(pid, pending);
+    },
   };
 }
 
@@ -75,14 +85,22 @@ async function runCommand(ctx: OpContext, ref: string, command: readonly string[
   const manifest = readManifest(store, meta);
   const backend = await selectBackend(manifest.runtime_backend, { warn: (l) => ctx.logger.warn(l), log: (l) => ctx.logger.info?.(l) });
   const spec = { envId: meta.env_id, envDir: store.layout.envPath(meta.env_id), storeRoot: ctx.root, manifest, offline: false, name: meta.name };
-  const handle = beginRun(store, meta, command === "shell" ? ["<shell>"] : command);
+  // Handlers first: `stop` may signal us as soon as the marker below exists.
   let sandbox: number | undefined;
-  const restore = forwardSignals(() => sandbox);
+  const signals = forwardSignals(() => sandbox);
+  let handle: RunHandle;
+  try {
+    handle = beginRun(store, meta, command === "shell" ? ["<shell>"] : command);
+  } catch (error) {
+    signals.restore();
+    throw error;
+  }
   const io = {
     stdin: options.stdin ?? "inherit",
     onStart: (pid: number) => {
       sandbox = pid;
       recordSandbox(handle, pid);
+      signals.started(pid);
     },
   } as const;
   const term = options.terminal?.isTTY === true ? options.terminal : undefined;
@@ -98,7 +116,7 @@ async function runCommand(ctx: OpContext, ref: string, command: readonly string[
       term?.write(exitBanner(meta.env_id));
     }
   } finally {
-    restore();
+    signals.restore();
     endRun(store, meta.env_id, handle);
   }
 }
@@ -149,6 +167,9 @@ function signalRun(run: RunMarker, signal: NodeJS.Signals): void {
     const inner = innerPid(run.sandbox.pid);
     if (inner !== undefined) targets.push(inner);
     if (signal === "SIGKILL" || inner === undefined) targets.push(run.sandbox.pid);
+  } else if (signal === "SIGTERM") {
+    // Its sandbox is not started yet: karapace itself passes the signal on once it is.
+    targets.push(run.karapace.pid);
   }
   for (const pid of targets) {
     try {

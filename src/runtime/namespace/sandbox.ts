@@ -21,7 +21,8 @@
  *          because the kernel drops every signal to an init that has no handler
  *          for it, so a plain `sleep` as pid 1 would ignore `stop`'s SIGTERM.
  *          It passes TERM and HUP on and exits with the command's status
- *          (128+N for signal N). The command's stdin is given explicitly: a
+ *          (128+N for signal N); its traps are set first thing, so a `stop`
+ *          during the mounts ends the launch before the command starts. The command's stdin is given explicitly: a
  *          background job's would be /dev/null.
  *
  * The script text is a constant: every path, name and command word travels as
@@ -83,6 +84,9 @@ export function hostTools(): HostTools {
  * then the command.
  */
 export const SETUP_SCRIPT = `set -e
+child= pending=
+trap 'pending=TERM; [ -z "$child" ] || kill -TERM "$child" 2>/dev/null || :' TERM
+trap 'pending=HUP; [ -z "$child" ] || kill -HUP "$child" 2>/dev/null || :' HUP
 m=$1 lower=$2 upper=$3 work=$4 host=$5 mode=$6 MOUNT=$7 HOSTNAME_TOOL=$8 FUSE=$9
 shift 9
 UNSHARE=$1 inner_path=$2 wd=$3 resolv=$4 ux=$5 table=$6
@@ -108,9 +112,9 @@ shift
 "$HOSTNAME_TOOL" "$host"
 PATH=$inner_path
 export PATH
-trap 'kill -TERM "$child" 2>/dev/null' TERM
-trap 'kill -HUP "$child" 2>/dev/null' HUP
 trap : INT QUIT
+# Stopped while the sandbox was being set up: the command never starts.
+[ -z "$pending" ] || exit 143
 exec 3<&0
 "$UNSHARE" --root="$m" --wd="$wd" -- "$@" <&3 3<&- &
 child=$!
