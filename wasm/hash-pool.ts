@@ -17,6 +17,11 @@ function workerSpecifier(): string {
   return new URL("./hash-worker.ts", import.meta.url).href;
 }
 
+/** A hash worker thread (wasm/hash-worker.ts); small heap, since it holds little besides its module. */
+export function spawnHashWorker(): Worker {
+  return new Worker(workerSpecifier(), { smol: true });
+}
+
 interface Pending {
   resolve(reply: HashReply): void;
   reject(err: Error): void;
@@ -27,7 +32,8 @@ interface Slot {
   inFlight: number;
 }
 
-type Request = HashRequest extends infer R ? (R extends { id: number } ? Omit<R, "id"> : never) : never;
+/** Requests that are answered by message; ring requests go through wasm/hash-pool-ring.ts. */
+type Request = Omit<Extract<HashRequest, { kind: "files" }>, "id">;
 
 /**
  * A fixed set of hash workers. Each request goes to the worker with the fewest
@@ -41,7 +47,7 @@ export class HashPool {
 
   constructor(size: number) {
     this.slots = Array.from({ length: size }, () => {
-      const slot: Slot = { worker: new Worker(workerSpecifier(), { smol: true }), inFlight: 0 };
+      const slot: Slot = { worker: spawnHashWorker(), inFlight: 0 };
       slot.worker.onmessage = (event: MessageEvent<HashReply>) => this.settle(event.data);
       slot.worker.onerror = (event) => this.fail(new HashWorkerError(`hash worker failed: ${event.message}`));
       return slot;
@@ -71,13 +77,6 @@ export class HashPool {
     const reply = await this.request({ kind: "files", paths });
     if (reply.kind !== "files") throw new HashWorkerError("hash worker answered a files request with something else");
     return reply;
-  }
-
-  /** Hashes `data` as a BLAKE3 subtree; the buffer travels to the worker and back for reuse. */
-  async subtree(data: ArrayBuffer, counter: number): Promise<{ cv: Uint8Array; data: ArrayBuffer }> {
-    const reply = await this.request({ kind: "subtree", data, counter }, [data]);
-    if (reply.kind !== "subtree") throw new HashWorkerError("hash worker answered a subtree request with something else");
-    return { cv: reply.cv, data: reply.data };
   }
 
   private settle(reply: HashReply): void {

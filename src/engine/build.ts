@@ -322,7 +322,7 @@ export async function buildEnvironment(ctx: OpContext, request: BuildRequest): P
       }
       checkAborted(signal, verb);
       if (!store.objects.has(tarHash)) step({ RemoveFile: store.objects.path(tarHash) });
-      store.objects.putFile(tarPath, tarHash);
+      store.objects.placeOwnFile(tarPath, tarHash); // our packer hashed the bytes it wrote
       const layer = baseLayer(tarHash);
       const layerHash = layerFileHash(layer);
       if (!store.layers.has(layerHash)) step({ RemoveFile: store.layers.path(layerHash) });

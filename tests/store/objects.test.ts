@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createBLAKE3 } from "hash-wasm";
 import { chunksOf, pseudoRandom } from "../../bench/lib.ts";
 import { StoreError } from "../../src/errors.ts";
-import { CorruptionError, NotFoundError, type Store } from "../../src/store/index.ts";
+import { CorruptionError, NotFoundError, type Store, verifyStore } from "../../src/store/index.ts";
 import { b3sum, flipByte, newStore, removeRoot, tempRoot } from "./helpers.ts";
 
 const root = tempRoot("objects");
@@ -110,6 +110,77 @@ describe("put and get", () => {
     expect(() => store.objects.putFile(staged, claimed)).toThrow(CorruptionError);
     expect(existsSync(staged)).toBe(false);
     expect(store.objects.has(claimed)).toBe(false);
+  });
+
+  test("placeOwnFile moves a file under the hash its writer computed; again with the same content, it only drops the file", () => {
+    const staged = join(store.layout.stagingDir, "own-pack.tar");
+    writeFileSync(staged, "bytes we wrote and hashed ourselves");
+    const hash = b3sum(staged);
+    const placed = store.objects.placeOwnFile(staged, hash);
+    expect(placed).toEqual({ hash, bytes: 35, stored: true });
+    expect(existsSync(staged)).toBe(false);
+    expect(b3sum(store.objects.path(hash))).toBe(hash);
+    expect(Buffer.from(store.objects.get(hash)).toString()).toBe("bytes we wrote and hashed ourselves");
+
+    writeFileSync(staged, "bytes we wrote and hashed ourselves");
+    expect(store.objects.placeOwnFile(staged, hash)).toEqual({ ...placed, stored: false });
+    expect(existsSync(staged)).toBe(false);
+    expect(tempsIn(store.objects.dir)).toEqual([]);
+  });
+
+  test("placeOwnFile refuses a malformed hash and leaves the file", () => {
+    const staged = join(store.layout.stagingDir, "own-bad-name.tar");
+    writeFileSync(staged, "x");
+    expect(() => store.objects.placeOwnFile(staged, "not-a-hash")).toThrow();
+    expect(existsSync(staged)).toBe(true);
+  });
+
+  test("a wrong hash given to placeOwnFile is not trusted: reads fail and verify-store names the object", async () => {
+    const root2 = tempRoot("objects-own");
+    const s2 = newStore(root2);
+    try {
+      const staged = join(s2.layout.stagingDir, "lying.tar");
+      writeFileSync(staged, "these bytes do not hash to the claim");
+      const claimed = b3sum(staged).replace(/^./, (ch) => (ch === "0" ? "1" : "0"));
+      expect(s2.objects.placeOwnFile(staged, claimed).stored).toBe(true);
+      expect(() => s2.objects.get(claimed)).toThrow(CorruptionError);
+      const { error } = await drain(s2.objects.stream(claimed));
+      expect(error).toBeInstanceOf(CorruptionError);
+      for (const workers of [0, 2]) {
+        const report = await verifyStore(s2, { workers });
+        expect(report.ok).toBe(false);
+        expect(report.failed).toEqual([{ kind: "object", id: claimed, reason: `content hashes to ${b3sum(s2.objects.path(claimed))}` }]);
+      }
+    } finally {
+      s2.close();
+      removeRoot(root2);
+    }
+  });
+
+  // Another filesystem than the store's: the rename fails with EXDEV and the bytes are copied, which checks the claim.
+  const otherFs = existsSync("/dev/shm") && statSync("/dev/shm").dev !== statSync(root).dev ? "/dev/shm" : undefined;
+  test.skipIf(otherFs === undefined)("placeOwnFile from another filesystem copies, and a wrong claim is refused there", () => {
+    const dir = mkdtempSync(join(otherFs as string, "karapace-own-"));
+    try {
+      const good = join(dir, "good.tar");
+      writeFileSync(good, "copied across filesystems");
+      const hash = b3sum(good);
+      expect(store.objects.placeOwnFile(good, hash)).toEqual({ hash, bytes: 25, stored: true });
+      expect(existsSync(good)).toBe(false);
+      expect(b3sum(store.objects.path(hash))).toBe(hash);
+
+      const bad = join(dir, "bad.tar");
+      writeFileSync(bad, "copied across filesystems, but claimed wrongly");
+      const actual = b3sum(bad);
+      const claimed = "f".repeat(64);
+      expect(() => store.objects.placeOwnFile(bad, claimed)).toThrow(CorruptionError);
+      expect(store.objects.has(claimed)).toBe(false);
+      expect(store.objects.has(actual)).toBe(false);
+      expect(existsSync(bad)).toBe(false);
+      expect(tempsIn(store.objects.dir)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("a truncated object is replaced by the next put of its content", async () => {

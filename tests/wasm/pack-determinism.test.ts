@@ -2,7 +2,7 @@
  * packTree output depends on the logical tree only: not on creation order, times,
  * owners or inode numbers, and not on how many workers hash it. tarHash is always
  * the BLAKE3 of the bytes on disk (checked with b3sum), including archives whose
- * length falls exactly on the 4 MiB units the hashing is split into.
+ * length falls exactly on the units (1 MiB, so also every 4 MiB) the hashing is split into.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { closeSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
@@ -107,7 +107,7 @@ describe("packTree tarHash across worker counts and unit boundaries", () => {
     mkdirSync(join(dir, "sub"), { recursive: true });
     makeFile(join(dir, "a-13mib+7"), 13 * MiB + 7, 11);
     makeFile(join(dir, "b-9mib+511"), 9 * MiB + 511, 12);
-    // whole 4 MiB units of zeros: holes in the output, still hashed
+    // whole units of zeros: holes in the output, still hashed
     makeFile(join(dir, "c-sparse-20mib"), 20 * MiB, 13, true);
     makeFile(join(dir, "sub/d-5mib"), 5 * MiB, 14);
     for (let i = 0; i < 50; i++) makeFile(join(dir, `sub/small-${String(i).padStart(2, "0")}`), (i * 977) % 5000, 100 + i);

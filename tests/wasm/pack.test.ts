@@ -34,7 +34,7 @@ const GiB = 2 ** 30;
 const MiB = 2 ** 20;
 const BIG = "big/sparse-9g";
 const BIG_SIZE = 9 * GiB;
-/** Non-zero bytes in the sparse file, at offsets that straddle 4 MiB units, 8 GiB, and the end. */
+/** Non-zero bytes in the sparse file, at offsets that straddle units (1 MiB), 8 GiB, and the end. */
 const BIG_WRITES: ReadonlyArray<readonly [number, string]> = [
   [0, "head"],
   [4 * MiB - 2, "unit"],
