@@ -155,21 +155,7 @@ export class ObjectStore {
       rmSync(path, { force: true });
       throw new CorruptionError("object", expected, `the file ${path} hashes to ${hash}`);
     }
-    if (this.existingSize(hash) === bytes) {
-      rmSync(path, { force: true });
-      return { hash, bytes, stored: false };
-    }
-    try {
-      renameSync(path, this.path(hash));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EXDEV") throw ioError(error, `moving ${path} into the store`);
-      const copied = this.putCopyOf(path);
-      rmSync(path, { force: true });
-      return copied;
-    }
-    fsyncDir(this.dir);
-    fsyncDir(dirname(path));
-    return { hash, bytes, stored: true };
+    return this.moveIn(path, hash, bytes, false);
   }
 
   /**
@@ -196,6 +182,15 @@ export class ObjectStore {
     } catch (error) {
       throw ioError(error, `reading ${path}`);
     }
+    return this.moveIn(path, hash, bytes, true);
+  }
+
+  /**
+   * Puts a complete, synced file in place as object `hash` (or drops it when
+   * the object is there already). Across filesystems it is copied; the copy
+   * is hashed anyway, so a `claimed` hash is checked there for free.
+   */
+  private moveIn(path: string, hash: string, bytes: number, claimed: boolean): PutResult {
     if (this.existingSize(hash) === bytes) {
       rmSync(path, { force: true });
       return { hash, bytes, stored: false };
@@ -204,10 +199,9 @@ export class ObjectStore {
       renameSync(path, this.path(hash));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EXDEV") throw ioError(error, `moving ${path} into the store`);
-      // Another filesystem: the bytes are copied anyway, so the copy's hash is checked against the claim for free.
       const copied = this.putCopyOf(path);
       rmSync(path, { force: true });
-      if (copied.hash !== hash) {
+      if (claimed && copied.hash !== hash) {
         // Only what this call added goes; an object of that content that was there before is someone else's.
         if (copied.stored) this.remove(copied.hash);
         throw new CorruptionError("object", hash, `the file ${path} hashes to ${copied.hash}`);
