@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync, type Stats } from "node:fs";
+import { type BigIntStats, lstatSync, readdirSync, type Stats } from "node:fs";
 
 export type EntryKind = "file" | "dir" | "symlink" | "fifo" | "socket" | "chardev" | "blockdev";
 
@@ -20,7 +20,8 @@ export interface TreeEntry {
 
 const SLASH = Buffer.from("/");
 
-function kindOf(st: Stats): EntryKind {
+/** The entry kind of an lstat result (number or bigint flavour). */
+export function kindOf(st: Stats | BigIntStats): EntryKind {
   if (st.isFile()) return "file";
   if (st.isDirectory()) return "dir";
   if (st.isSymbolicLink()) return "symlink";

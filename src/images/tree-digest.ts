@@ -13,7 +13,7 @@
 import { lstatSync, readdirSync, type BigIntStats } from "node:fs";
 import { toHex } from "../../wasm/blake3.ts";
 import { foldTreeDigest, hashTreeFiles } from "../../wasm/digest.ts";
-import type { EntryKind, TreeEntry } from "../../wasm/walk.ts";
+import { kindOf, type TreeEntry } from "../../wasm/walk.ts";
 
 export const STAT_CACHE_VERSION = 1;
 
@@ -37,16 +37,6 @@ interface Walked {
 }
 
 const SLASH = Buffer.from("/");
-
-function kindOf(st: BigIntStats): EntryKind {
-  if (st.isFile()) return "file";
-  if (st.isDirectory()) return "dir";
-  if (st.isSymbolicLink()) return "symlink";
-  if (st.isFIFO()) return "fifo";
-  if (st.isSocket()) return "socket";
-  if (st.isCharacterDevice()) return "chardev";
-  return "blockdev";
-}
 
 /** walkTree()'s order and entries, with the nanosecond stat of each. */
 function walkWithStats(root: string): Walked {
