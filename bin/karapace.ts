@@ -1,4 +1,7 @@
 #!/usr/bin/env bun
+import { mark } from "../src/timings.ts";
+
+mark("main");
 const argv = process.argv.slice(2);
 
 // A reader that closed the pipe (`karapace ... | head`) is not an error.
@@ -11,13 +14,22 @@ if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
   await Bun.write(Bun.stdout, versionLine()).catch((error: unknown) => {
     if (!isBrokenPipe(error)) throw error;
   });
+} else if (argv[0] === "exec") {
+  // The plain `exec ENV -- COMMAND...` skips the CLI framework (see plain-exec.ts).
+  const { plainExecArgs, runPlainExec } = await import("../src/cli/plain-exec.ts");
+  const plain = plainExecArgs(argv);
+  process.exitCode = plain !== undefined ? await runPlainExec(plain, argv, process.env) : await runCli();
 } else {
+  process.exitCode = await runCli();
+}
+
+async function runCli(): Promise<number> {
   process.stdout.on("error", (error) => {
     if (isBrokenPipe(error)) process.exit(0);
     throw error;
   });
   const { main } = await import("../src/cli/main.ts");
-  process.exitCode = await main(argv);
+  return main(argv);
 }
 
 // Marks this file as a module, which top-level await requires.

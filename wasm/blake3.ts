@@ -1,3 +1,4 @@
+import { blake3Small } from "./blake3-small.ts";
 import { core, type WasmCore } from "./module.ts";
 
 export const DIGEST_LEN = 32;
@@ -105,7 +106,14 @@ export class Blake3Hasher {
   }
 }
 
+/**
+ * Up to this size blake3() hashes in TypeScript (blake3-small.ts): cheaper than
+ * instantiating the module in a process that hashes a few records and exits.
+ */
+export const SMALL_INPUT_MAX = 4 * 1024;
+
 export function blake3(data: Uint8Array): Uint8Array {
+  if (data.length <= SMALL_INPUT_MAX) return blake3Small(data);
   const h = Blake3Hasher.create();
   try {
     return h.update(data).digest();
@@ -123,6 +131,9 @@ export function blake3Hex(data: Uint8Array | string): string {
  * buffers (records, manifests, layer JSON) where the call overhead dominates.
  */
 export function blake3Many(inputs: readonly Uint8Array[]): Uint8Array[] {
+  let total = 0;
+  for (const input of inputs) total += input.length;
+  if (total <= SMALL_INPUT_MAX) return inputs.map(blake3Small);
   const c = core();
   const results: Uint8Array[] = [];
   let i = 0;

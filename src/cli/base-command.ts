@@ -1,7 +1,7 @@
 import { type BaseContext, Command, Option } from "clipanion";
 import type { CommandMeta } from "./command-meta.ts";
-import { GLOBAL_OPTIONS, resolveLogLevel, resolveStorePath } from "./global-options.ts";
-import { Output } from "./output.ts";
+import { GLOBAL_OPTIONS, resolveStorePath } from "./global-options.ts";
+import { makeOutput, type Output } from "./output.ts";
 
 /**
  * Every karapace command extends this class, so every command accepts the
@@ -33,20 +33,10 @@ export abstract class KarapaceCommand extends Command<BaseContext> {
 
   /** Results on stdout, diagnostics on stderr, honouring --json and the log level. */
   protected get out(): Output {
-    if (this.outputCache === undefined) {
-      const { level, warning } = resolveLogLevel(
-        { verbose: this.verbose, trace: this.trace },
-        this.context.env,
-      );
-      this.outputCache = new Output({
-        stdout: this.context.stdout,
-        stderr: this.context.stderr,
-        json: this.json,
-        level,
-        env: this.context.env,
-      });
-      if (warning !== undefined) this.outputCache.log.warn(warning);
-    }
+    this.outputCache ??= makeOutput(
+      { json: this.json, verbose: this.verbose, trace: this.trace },
+      { stdout: this.context.stdout, stderr: this.context.stderr, env: this.context.env },
+    );
     return this.outputCache;
   }
 }

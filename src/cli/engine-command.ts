@@ -1,21 +1,12 @@
 import type { Engine } from "../engine/index.ts";
 import { KarapaceCommand } from "./base-command.ts";
+import { openEngine } from "./open-engine.ts";
 
-/**
- * The base of the commands that act on the store through the Engine. Only
- * types are imported statically: the Engine itself is loaded in execute(),
- * so `karapace --help` and `--version` never pay for it.
- */
+/** The base of the commands that act on the store through the Engine (loaded on first use). */
 export abstract class EngineCommand extends KarapaceCommand {
   /** An Engine on --store that logs through our logger and says when it waits for another writer. */
-  protected async openEngine(command: string): Promise<Engine> {
-    const { Engine, lockWaitMessage } = await import("../engine/index.ts");
-    return new Engine({
-      root: this.storeRoot,
-      logger: this.out.log,
-      command: `karapace ${command}`,
-      onLockWait: (holder) => this.context.stderr.write(`${lockWaitMessage(holder)}\n`),
-    });
+  protected openEngine(command: string): Promise<Engine> {
+    return openEngine(this.storeRoot, command, this.out.log, this.context.stderr);
   }
 
   /**

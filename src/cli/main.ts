@@ -1,7 +1,7 @@
 import { type BaseContext, Cli, type Command, type CommandClass } from "clipanion";
-import { commandWords, hasFlag, wantsStackTraces } from "./argv.ts";
-import { formatError } from "./error-report.ts";
-import { ExitCode, exitCodeFor } from "./exit-codes.ts";
+import { commandWords, hasFlag } from "./argv.ts";
+import { ExitCode } from "./exit-codes.ts";
+import { reportFailure } from "./failure.ts";
 import { colorEnabled, makeStyle } from "./output.ts";
 import { HIDDEN_COMMANDS, REGISTERED_COMMANDS } from "./registry.ts";
 import { toUsageError } from "./usage-errors.ts";
@@ -125,8 +125,6 @@ export async function main(argv: readonly string[], io: Partial<BaseContext> = {
     }
     return await dispatch(argv, context, colored);
   } catch (error) {
-    const style = makeStyle(colorEnabled(context.stderr, context.env));
-    context.stderr.write(formatError(error, { trace: wantsStackTraces(argv, context.env), style }));
-    return exitCodeFor(error);
+    return reportFailure(error, argv, context.stderr, context.env);
   }
 }

@@ -1,8 +1,13 @@
-import type { Writable } from "node:stream";
-import type { Env, LogLevel } from "./global-options.ts";
+import { type Env, type LogLevel, resolveLogLevel } from "./global-options.ts";
+
+/** Where text goes: a Node stream, or anything else that takes text (see std-sinks.ts). */
+export interface TextSink {
+  write(text: string): unknown;
+  readonly isTTY?: boolean;
+}
 
 /** Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org). */
-export function colorEnabled(stream: Writable, env: Env): boolean {
+export function colorEnabled(stream: TextSink, env: Env): boolean {
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") return false;
   if (env.TERM === "dumb") return false;
   return "isTTY" in stream && stream.isTTY === true;
@@ -92,11 +97,19 @@ const LEVEL_RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug
 
 /** Diagnostics go to stderr so stdout stays clean for results. */
 export class Logger {
+  private styleCache: Style | undefined;
+
+  /** `style` may be a function: asking whether stderr is a terminal has a cost, paid on the first message. */
   constructor(
-    private readonly stderr: Writable,
+    private readonly stderr: TextSink,
     readonly level: LogLevel,
-    private readonly style: Style,
+    private readonly styleOf: Style | (() => Style),
   ) {}
+
+  private get style(): Style {
+    this.styleCache ??= typeof this.styleOf === "function" ? this.styleOf() : this.styleOf;
+    return this.styleCache;
+  }
 
   enabled(level: LogLevel): boolean {
     return LEVEL_RANK[level] <= LEVEL_RANK[this.level];
@@ -134,8 +147,8 @@ export interface HumanWriter {
 }
 
 export interface OutputOptions {
-  stdout: Writable;
-  stderr: Writable;
+  stdout: TextSink;
+  stderr: TextSink;
   json: boolean;
   level: LogLevel;
   env: Env;
@@ -150,14 +163,20 @@ export class Output {
   readonly json: boolean;
   readonly log: Logger;
   private resultWritten = false;
-  private readonly stdout: Writable;
-  private readonly style: Style;
+  private readonly stdout: TextSink;
+  private readonly env: Env;
+  private styleCache: Style | undefined;
 
   constructor(options: OutputOptions) {
     this.json = options.json;
     this.stdout = options.stdout;
-    this.style = makeStyle(colorEnabled(options.stdout, options.env));
-    this.log = new Logger(options.stderr, options.level, makeStyle(colorEnabled(options.stderr, options.env)));
+    this.env = options.env;
+    this.log = new Logger(options.stderr, options.level, () => makeStyle(colorEnabled(options.stderr, options.env)));
+  }
+
+  private get style(): Style {
+    this.styleCache ??= makeStyle(colorEnabled(this.stdout, this.env));
+    return this.styleCache;
   }
 
   /** Emit the command's result: `value` as JSON, or whatever `human` writes. */
@@ -181,4 +200,15 @@ export class Output {
       raw: write,
     };
   }
+}
+
+/** The Output for a command's global flags; a bad KARAPACE_LOG is warned about, not fatal. */
+export function makeOutput(
+  flags: { json: boolean; verbose: boolean; trace: boolean },
+  io: { stdout: TextSink; stderr: TextSink; env: Env },
+): Output {
+  const { level, warning } = resolveLogLevel(flags, io.env);
+  const output = new Output({ stdout: io.stdout, stderr: io.stderr, json: flags.json, level, env: io.env });
+  if (warning !== undefined) output.log.warn(warning);
+  return output;
 }

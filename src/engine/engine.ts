@@ -22,6 +22,7 @@ import type { BuildOptions, BuildResult } from "./build.ts";
 import { acquireOptions, type EngineOptions, type OpContext } from "./context.ts";
 import type { DestroyResult } from "./destroy.ts";
 import { findEnv } from "./refs.ts";
+import { mark } from "../timings.ts";
 import type { RenameResult } from "./state.ts";
 import type { DiffResult } from "./diff.ts";
 import type { CommitResult, ExportOptions, ExportResult, RestoreResult, SnapshotList } from "./snapshots.ts";
@@ -136,7 +137,9 @@ export class Engine {
   /** Runs a command in an environment (state Running meanwhile); resolves to its exit code. */
   async exec(ref: string, command: readonly string[], options: ExecOptions = {}): Promise<number> {
     const { execInEnvironment } = await import("./run.ts");
-    return execInEnvironment(this.context(this.store()), ref, command, options);
+    const store = this.store();
+    mark("store-open");
+    return execInEnvironment(this.context(store), ref, command, options);
   }
 
   /** An interactive shell in an environment; resolves to the shell's exit code. */

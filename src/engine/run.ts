@@ -24,6 +24,7 @@ import { findEnv, subject } from "./refs.ts";
 import { beginRun, endRun, reapStaleRuns, recordSandbox, type RunHandle } from "./running.ts";
 import { displayState } from "../store/lifecycle.ts";
 import { now } from "../store/metadata.ts";
+import { mark } from "../timings.ts";
 
 export interface ExecOptions {
   /** "ignore" when stdin is not meant for the command. Default: passed through. */
@@ -81,6 +82,7 @@ function forwardSignals(sandboxPid: () => number | undefined): { restore: () => 
 async function runCommand(ctx: OpContext, ref: string, command: readonly string[] | "shell", options: ExecOptions & EnterOptions): Promise<number> {
   const { store } = ctx;
   const meta = findEnv(store, ref);
+  mark("env-found");
   refuseUnusable(meta);
   const manifest = readManifest(store, meta);
   const backend = await selectBackend(manifest.runtime_backend, { warn: (l) => ctx.logger.warn(l), log: (l) => ctx.logger.info?.(l) });
@@ -95,9 +97,11 @@ async function runCommand(ctx: OpContext, ref: string, command: readonly string[
     signals.restore();
     throw error;
   }
+  mark("run-begun");
   const io = {
     stdin: options.stdin ?? "inherit",
     onStart: (pid: number) => {
+      mark("sandbox-started");
       sandbox = pid;
       recordSandbox(handle, pid);
       signals.started(pid);
@@ -116,8 +120,10 @@ async function runCommand(ctx: OpContext, ref: string, command: readonly string[
       term?.write(exitBanner(meta.env_id));
     }
   } finally {
+    mark("sandbox-ended");
     signals.restore();
     endRun(store, meta.env_id, handle);
+    mark("run-ended");
   }
 }
 

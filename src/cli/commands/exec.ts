@@ -1,6 +1,7 @@
 import { Command, Option } from "clipanion";
 import type { CommandMeta } from "../command-meta.ts";
 import { EngineCommand } from "../engine-command.ts";
+import { runExec } from "../plain-exec.ts";
 import { ENV_POSITIONAL } from "./inspect.ts";
 
 export class ExecCommand extends EngineCommand {
@@ -38,11 +39,6 @@ export class ExecCommand extends EngineCommand {
   command = Option.Rest({ name: "command", required: 1 });
 
   async execute(): Promise<number> {
-    const engine = await this.openEngine("exec");
-    try {
-      return await engine.exec(this.env, this.command);
-    } finally {
-      engine.close();
-    }
+    return runExec(this.storeRoot, this.out, this.context.stderr, { env: this.env, command: this.command });
   }
 }
