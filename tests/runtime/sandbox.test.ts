@@ -27,17 +27,18 @@ const launch = {
 };
 
 test("every value is its own argv word after the constant script", () => {
-  const argv = sandboxArgv(launch, "/e/mounts/t.fstab");
+  const argv = sandboxArgv(launch, { afterOverlay: "/e/mounts/t.fstab", onePass: undefined, refusedMarker: "/e/mounts/refused" });
   const at = argv.indexOf(SETUP_SCRIPT);
   expect(at).toBeGreaterThan(0);
   expect(argv.slice(0, at)).toContain("--net");
   // the hostile path is in the mount table, not the argv; the command keeps its words
   expect(argv.filter((w) => w === hostile)).toHaveLength(1);
   const rest = argv.slice(at + 1);
-  expect(rest[15]).toBe("/e/mounts/t.fstab");
+  expect(rest.slice(15, 18)).toEqual(["/e/mounts/t.fstab", "", "/e/mounts/refused"]);
+  expect(rest[18]).toEndWith("umount");
   // file targets to create (a /dev entry arrives with the /dev bind), then the command
-  const sep = rest.indexOf("--", 16);
-  expect(rest.slice(16, sep)).toEqual(["/run/user/1000/wayland-0", "/opt/dev"]);
+  const sep = rest.indexOf("--", 19);
+  expect(rest.slice(19, sep)).toEqual(["/run/user/1000/wayland-0", "/opt/dev"]);
   expect(rest.slice(sep + 1)).toEqual(["sh", "-c", hostile]);
   expect(SETUP_SCRIPT).not.toContain("/img/rootfs");
 });

@@ -26,7 +26,7 @@ import type { SandboxPlan } from "../sandbox-plan.ts";
 import { detectMapping } from "../userns.ts";
 import { detectPackageManager, INSTALL_SCRIPT, installWords, parseVersions } from "./packages.ts";
 import { limitsPrefix, type Purpose, sandboxPlan } from "./plan.ts";
-import { mountTable, type OverlayMode, type SandboxLaunch, sandboxArgv, writeMountTable } from "./sandbox.ts";
+import { mountPlan, type OverlayMode, type SandboxLaunch, sandboxArgv } from "./sandbox.ts";
 import { liveRuns } from "./runs.ts";
 import { sandboxHostname } from "./terminal.ts";
 
@@ -120,8 +120,7 @@ async function launch(o: LaunchOptions): Promise<{ exitCode: number; stdout: str
   for (const [p, what] of [[spec.lower, "base image"], [spec.upper, "environment"]] as const) checkOverlayPath(p, what);
   const mapping = detectMapping();
   if (mapping.warning !== undefined) o.warn(mapping.warning);
-  const table = writeMountTable(o.envDir, mountTable(spec));
-  const proc = Bun.spawn(sandboxArgv(spec, table), { env, stdin: o.stdin, stdout: o.stdout, stderr: o.stderr });
+  const proc = Bun.spawn(sandboxArgv(spec, mountPlan(spec, o.envDir)), { env, stdin: o.stdin, stdout: o.stdout, stderr: o.stderr });
   o.onStart?.(proc.pid);
   const text = (s: ReadableStream<Uint8Array> | number | undefined): Promise<string> =>
     s instanceof ReadableStream ? new Response(s).text() : Promise.resolve("");
