@@ -10,6 +10,18 @@ import { giveToTestUser } from "../support/rootless.ts";
 import { join } from "node:path";
 import { manifest, Scenario, until } from "./helpers.ts";
 
+/** Whether some process's command line contains `text` (read from /proc, no procps needed). */
+function processMentioning(text: string): boolean {
+  return readdirSync("/proc").some((pid) => {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) return false;
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(text);
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** Whether some process runs exactly this argv (read from /proc, no procps needed). */
 function processRunning(argv: readonly string[]): boolean {
   const wanted = `${argv.join("\0")}\0`;
@@ -192,13 +204,21 @@ describe("namespace backend: busybox environment", () => {
     expect(await s.state("bb")).toBe("Built");
   });
 
+  test("the command does not inherit the sandbox's lifeline (fd 3)", async () => {
+    const r = await s.kp(["exec", "bb", "--", "sh", "-c", 'readlink "/proc/$$/fd/3" || echo "no fd 3"']);
+    expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 0, stdout: "no fd 3\n" });
+  });
+
   test("SIGKILL of karapace during exec leaves Running, which the next command cleans up", async () => {
     const proc = s.spawn(["exec", "bb", "--", "sleep", "3002"]);
     await until("the environment to be running", async () => (await s.state("bb")) === "Running");
     proc.kill("SIGKILL");
     await proc.exited;
-    // The sandbox dies with karapace (parent-death signal), so nothing of it is left running.
-    await until("the sandbox to die", () => !processRunning(["sleep", "3002"]), 5_000);
+    // The sandbox dies with karapace (its lifeline socket reads end-of-file), so nothing of it is left
+    // running: not the command, nor the sandbox's unshare and init, whose arguments name the environment.
+    const envId = /env_id = "([0-9a-f]{64})"/.exec(readFileSync(join(project, "karapace.lock"), "utf8"))?.[1] ?? "";
+    expect(envId).not.toBe("");
+    await until("the sandbox to die", () => !processRunning(["sleep", "3002"]) && !processMentioning(envId), 5_000);
     const r = await s.kp(["list", "--json"]);
     const bb = (JSON.parse(r.stdout) as Array<{ name: string; state: string }>).find((e) => e.name === "bb");
     expect(bb?.state).toBe("Built");

@@ -15,7 +15,7 @@
  * (the base image's rootfs path and the manifest's directory, which exec
  * needs and must not recompute: preparing an image hashes it).
  */
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { currentHostUser } from "../host-user.ts";
 import { RuntimeError } from "../../errors.ts";
@@ -115,16 +115,24 @@ async function launch(o: LaunchOptions): Promise<{ exitCode: number; stdout: str
     workdir: o.workdir,
     overlay: overlayMode(),
     command: o.command,
-    prefix: ["setpriv", "--pdeathsig=SIGKILL", "--", ...(await limitsPrefix(o.plan, o.warn))],
+    prefix: await limitsPrefix(o.plan, o.warn),
   };
   for (const [p, what] of [[spec.lower, "base image"], [spec.upper, "environment"]] as const) checkOverlayPath(p, what);
   const mapping = detectMapping();
   if (mapping.warning !== undefined) o.warn(mapping.warning);
-  const proc = Bun.spawn(sandboxArgv(spec, mountPlan(spec, o.envDir)), { env, stdin: o.stdin, stdout: o.stdout, stderr: o.stderr });
+  // fd 3 is the sandbox's lifeline: its end of a socket whose other end only this process holds (see sandbox.ts).
+  const proc = Bun.spawn(sandboxArgv(spec, mountPlan(spec, o.envDir)), { env, stdio: [o.stdin, o.stdout, o.stderr, "pipe"] });
+  const lifeline = proc.stdio[3];
   o.onStart?.(proc.pid);
   const text = (s: ReadableStream<Uint8Array> | number | undefined): Promise<string> =>
     s instanceof ReadableStream ? new Response(s).text() : Promise.resolve("");
-  const [stdout, stderr, code] = await Promise.all([text(proc.stdout), text(proc.stderr), proc.exited]);
+  let results: [string, string, number];
+  try {
+    results = await Promise.all([text(proc.stdout), text(proc.stderr), proc.exited]);
+  } finally {
+    if (typeof lifeline === "number") closeSync(lifeline);
+  }
+  const [stdout, stderr, code] = results;
   // A command ended by a signal exits as a shell reports it: 128 + the signal number.
   const signal = proc.signalCode;
   const exitCode = signal !== null && signal !== undefined ? 128 + (typeof signal === "number" ? signal : (osSignals[signal] ?? 0)) : code;

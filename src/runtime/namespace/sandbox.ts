@@ -27,6 +27,13 @@
  *          of the host's /sys and /dev (rootless, so no device the user could
  *          not open already; a fresh sysfs needs a network namespace of our
  *          own). One mount(8) process for all of them: each costs 1-2.5 ms.
+ *       0. a background watcher on fd 3, a socket whose other end only karapace
+ *          holds: it reads end-of-file when karapace is gone, also after a
+ *          SIGKILL, and tells the script (USR1), which then kills the command
+ *          or does not start it. When the script, as the pid namespace's init,
+ *          exits, the kernel kills everything else in the namespace. (A
+ *          parent-death signal through setpriv did this before, at the cost of
+ *          one more program started on every launch.)
  *       5. unshare --root=merged --wd=DIR -- command   (chroot + chdir, then exec),
  *          started as a child: the script stays as the pid namespace's init,
  *          because the kernel drops every signal to an init that has no handler
@@ -96,9 +103,11 @@ export function hostTools(): HostTools {
  * targets (inside merged) ending with "--", then the command.
  */
 export const SETUP_SCRIPT = `set -e
-child= pending=
+child= pending= gone=
 trap 'pending=TERM; [ -z "$child" ] || kill -TERM "$child" 2>/dev/null || :' TERM
 trap 'pending=HUP; [ -z "$child" ] || kill -HUP "$child" 2>/dev/null || :' HUP
+trap 'gone=1; [ -z "$child" ] || kill -KILL "$child" 2>/dev/null || :' USR1
+{ read -r _ <&3 || :; kill -USR1 1; } 2>/dev/null &
 m=$1 lower=$2 upper=$3 work=$4 host=$5 mode=$6 MOUNT=$7 HOSTNAME_TOOL=$8 FUSE=$9
 shift 9
 UNSHARE=$1 inner_path=$2 wd=$3 resolv=$4 ux=$5 table=$6 one_pass=$7 refused=$8 UMOUNT=$9
@@ -141,11 +150,13 @@ PATH=$inner_path
 export PATH
 trap : INT QUIT
 # Stopped while the sandbox was being set up: the command never starts.
+[ -z "$gone" ] || exit 137
 [ -z "$pending" ] || exit 143
-exec 3<&0
-"$UNSHARE" --root="$m" --wd="$wd" -- "$@" <&3 3<&- &
+exec 4<&0
+"$UNSHARE" --root="$m" --wd="$wd" -- "$@" <&4 4<&- 3<&- &
 child=$!
-exec 3<&-
+exec 4<&-
+[ -z "$gone" ] || kill -KILL "$child"
 while :; do
   wait "$child" && exit 0
   status=$?

@@ -35,5 +35,7 @@ const launch: SandboxLaunch = {
 const plan = mountPlan(launch, request.envDir);
 if (request.onePassText !== undefined) plan.onePass = writeMountTable(request.envDir, request.onePassText);
 process.stderr.write(`one-pass: ${plan.onePass === undefined ? "no" : "yes"}\n`);
-const r = Bun.spawnSync(sandboxArgv(launch, plan), { stdin: "ignore", stdout: "inherit", stderr: "inherit" });
-process.exit(r.exitCode ?? 1);
+// fd 3: the sandbox's lifeline, held open until it ends, as the backend does.
+const proc = Bun.spawn(sandboxArgv(launch, plan), { stdio: ["ignore", "inherit", "inherit", "pipe"] });
+void proc.stdio[3];
+process.exit(await proc.exited);
