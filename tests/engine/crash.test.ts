@@ -21,6 +21,7 @@ import { cleanupTemp, repoRoot, tempDir } from "./helpers.ts";
 
 const LANES = 2;
 const TRIALS_PER_LANE = 100;
+const FOCUSED = ["rename", "destroy", "gc"] as const;
 
 interface LaneStats {
   trials: number;
@@ -82,7 +83,10 @@ async function lane(index: number): Promise<LaneStats> {
   const stats: LaneStats = { trials: 0, opsStarted: 0, rolledBack: 0, rolledBackKinds: new Set(), swept: 0, inFlight: new Map(), lastSteps: new Set() };
   for (let t = 0; t < TRIALS_PER_LANE; t++) {
     const trial = `${index}.${t}`;
-    const proc = Bun.spawn([process.execPath, join(import.meta.dir, "children", "crash-engine.ts"), root, projects, String(index * 100_003 + t * 7919 + 1)], {
+    // Every tenth trial focuses on a quick operation, so kills land inside each kind, not only the long builds.
+    const focus = t % 10 === 5 ? FOCUSED[Math.floor(t / 10) % FOCUSED.length] : undefined;
+    const args = [root, projects, String(index * 100_003 + t * 7919 + 1), ...(focus === undefined ? [] : [focus])];
+    const proc = Bun.spawn([process.execPath, join(import.meta.dir, "children", "crash-engine.ts"), ...args], {
       cwd: repoRoot,
       stdin: "ignore",
       stdout: "pipe",

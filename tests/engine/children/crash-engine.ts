@@ -1,19 +1,21 @@
 /**
- * bun crash-engine.ts <root> <projects> <seed>: drives the Engine in a loop
+ * bun crash-engine.ts <root> <projects> <seed> [focus]: drives the Engine in a loop
  * (build, rebuild, destroy, rename, gc, freeze, archive, and dropping
  * an environment's last reference so gc collects it) on the store at
  * <root> with the project directories under <projects>, until it is killed.
  * The crash-injection test SIGKILLs it at a random moment. It prints
  * "ready" once the Engine is open, "op <name>" when an operation starts and
  * "step <what>" at the Engine's debug points, so the test can tell where the
- * kill landed. Anything unexpected goes to stderr and exits 1.
+ * kill landed. With a focus (an operation's name), most operations are that
+ * one, so a kill lands inside a quick operation too. Anything unexpected goes
+ * to stderr and exits 1.
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { KarapaceError } from "../../../src/errors.ts";
 import { Engine } from "../../../src/engine/index.ts";
 
-const [rootArg, projectsArg, seedArg] = process.argv.slice(2);
+const [rootArg, projectsArg, seedArg, focus] = process.argv.slice(2);
 if (rootArg === undefined || projectsArg === undefined || seedArg === undefined) throw new Error("usage: crash-engine.ts <root> <projects> <seed>");
 const root: string = rootArg;
 const projects: string = projectsArg;
@@ -85,12 +87,14 @@ const ops: Record<string, () => Promise<unknown>> = {
   },
 };
 const names = Object.keys(ops);
+if (focus !== undefined && !names.includes(focus)) throw new Error(`unknown focus ${focus}`);
 /** Refusals the random choices provoke (a taken name, a transition the lifecycle forbids): part of the game. */
 const expected = /already used by|cannot move environment|no environment matching/;
 
 for (;;) {
   // Destroy is quick, so it gets extra turns: the kills must land inside enough of them.
-  const name = engine.list().environments.length > 6 || random() < 0.15 ? "destroy" : pick(names);
+  const name =
+    focus !== undefined && random() < 0.8 ? focus : engine.list().environments.length > 6 || random() < 0.15 ? "destroy" : pick(names);
   out(`op ${name}`);
   try {
     await (ops[name] as () => Promise<unknown>)();
