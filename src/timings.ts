@@ -4,8 +4,6 @@
  * list goes to stderr as one line when the process exits. Off, a mark costs a
  * boolean test, so marks can stay on the hot paths they measure.
  */
-import { writeSync } from "node:fs";
-
 const enabled = process.env.KARAPACE_TIMINGS === "1";
 const marks: string[] = [];
 
@@ -16,6 +14,7 @@ export function mark(label: string): void {
 if (enabled) {
   process.on("exit", () => {
     mark("exit");
-    writeSync(2, `karapace timings (ms since start): ${marks.join(", ")}\n`);
+    // Loaded here, not at the top: this module is imported on every start, --version included.
+    (require("node:fs") as typeof import("node:fs")).writeSync(2, `karapace timings (ms since start): ${marks.join(", ")}\n`);
   });
 }

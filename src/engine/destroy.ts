@@ -15,12 +15,9 @@ import { removeTree } from "../store/fsx.ts";
 import type { EnvMetadata } from "../store/metadata.ts";
 import type { OpContext } from "./context.ts";
 import { readManifest } from "./manifest-object.ts";
-import { findEnvForRemoval, subject } from "./refs.ts";
+import { findEnvForRemoval, type NamedEnv, subject } from "./refs.ts";
 
-export interface DestroyResult {
-  env_id: string;
-  short_id: string;
-  name: string | null;
+export interface DestroyResult extends NamedEnv {
   /** destroyed: gone; released: other references remain, only one was dropped. */
   status: "destroyed" | "released";
   ref_count: number;

@@ -15,7 +15,7 @@ import type { DriftReport } from "../snapshots/drift.ts";
 import type { EnvMetadata } from "../store/metadata.ts";
 import type { Store } from "../store/store.ts";
 import type { OpContext } from "./context.ts";
-import { findEnv, subject } from "./refs.ts";
+import { findEnv, namedEnv, subject } from "./refs.ts";
 
 export interface DiffResult extends DriftReport {
   short_id: string;
@@ -63,5 +63,5 @@ export async function diffEnvironment(ctx: OpContext, ref: string): Promise<Diff
   if (lower === undefined) ctx.logger.info?.(`${subject(meta)} has no base image directory on record; every path is reported as added`);
   const { diffUpperAsOwner } = await import("../snapshots/owner.ts");
   const drift = await diffUpperAsOwner(upper, lower, (line) => ctx.logger.warn(line));
-  return { env_id: meta.env_id, short_id: meta.short_id, name: meta.name, base_dir: lower ?? null, ...drift };
+  return { ...namedEnv(meta), base_dir: lower ?? null, ...drift };
 }

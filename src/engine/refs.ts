@@ -7,7 +7,17 @@ import { CorruptionError, EnvNotFoundError, NameError } from "../store/errors.ts
 import { isHash } from "../store/hash.ts";
 import { displayState } from "../store/lifecycle.ts";
 import { type EnvMetadata, validateEnvName } from "../store/metadata.ts";
+import type { EnvIdentity } from "../schema/types.ts";
 import type { Store } from "../store/store.ts";
+
+/** How results name the environment they are about (the first fields of every JSON result). */
+export interface NamedEnv extends EnvIdentity {
+  name: string | null;
+}
+
+export function namedEnv(meta: EnvMetadata): NamedEnv {
+  return { env_id: meta.env_id, short_id: meta.short_id, name: meta.name };
+}
 
 /** "web (3f2a9c1b0d4e, built)" or "3f2a9c1b0d4e (built)": how messages name an environment. */
 export function label(meta: EnvMetadata): string {

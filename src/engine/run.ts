@@ -20,7 +20,7 @@ import type { EnvMetadata } from "../store/metadata.ts";
 import { isAlive } from "../store/proc.ts";
 import type { OpContext } from "./context.ts";
 import { readManifest } from "./manifest-object.ts";
-import { findEnv, subject } from "./refs.ts";
+import { findEnv, namedEnv, type NamedEnv, subject } from "./refs.ts";
 import { beginRun, endRun, reapStaleRuns, recordSandbox, type RunHandle } from "./running.ts";
 import { displayState } from "../store/lifecycle.ts";
 import { now } from "../store/metadata.ts";
@@ -145,10 +145,7 @@ export interface StopOptions {
   timeoutMs?: number;
 }
 
-export interface StopResult {
-  env_id: string;
-  short_id: string;
-  name: string | null;
+export interface StopResult extends NamedEnv {
   /** Runs that were signalled. */
   stopped: number;
   /** Some run outlived the timeout and was killed. */
@@ -226,5 +223,5 @@ export async function stopEnvironment(ctx: OpContext, ref: string, options: Stop
   if (after.state === "Running" && liveRuns(envDir).length === 0) {
     after = store.metadata.put({ ...after, state: "Built", updated_at: now() });
   }
-  return { env_id: meta.env_id, short_id: meta.short_id, name: meta.name, stopped: runs.length, killed, state: displayState(after.state) };
+  return { ...namedEnv(meta), stopped: runs.length, killed, state: displayState(after.state) };
 }

@@ -30,12 +30,16 @@ import type { Store } from "../store/store.ts";
 import type { RollbackStep } from "../store/wal.ts";
 import type { OpContext } from "./context.ts";
 import { upperDirOrThrow } from "./diff.ts";
-import { findEnv, subject } from "./refs.ts";
+import { findEnv, namedEnv, type NamedEnv, subject } from "./refs.ts";
 
-export interface CommitResult {
-  env_id: string;
-  short_id: string;
-  name: string | null;
+/** What a pack or an unpack of the upper dir went through. */
+export interface UpperCounts {
+  entries: number;
+  whiteouts: number;
+  opaque_dirs: number;
+}
+
+export interface CommitResult extends NamedEnv, UpperCounts {
   /** The layer file's name: what `snapshots` lists as the restore hash and `restore` takes. */
   snapshot_hash: string;
   /** The layer's identity, blake3("snapshot:{env_id}:{base_layer}:{tar_hash}"). */
@@ -43,9 +47,6 @@ export interface CommitResult {
   tar_hash: string;
   /** Archive size in bytes. */
   size: number;
-  entries: number;
-  whiteouts: number;
-  opaque_dirs: number;
   /** Device nodes and sockets found in the upper dir and left out. */
   skipped: string[];
   /** "unchanged": a snapshot of exactly this state existed already (its time is refreshed). */
@@ -63,35 +64,20 @@ export interface SnapshotInfo {
   size: number | null;
 }
 
-export interface SnapshotList {
-  env_id: string;
-  short_id: string;
-  name: string | null;
+export interface SnapshotList extends NamedEnv {
   snapshots: SnapshotInfo[];
 }
 
-export interface RestoreResult {
-  env_id: string;
-  short_id: string;
-  name: string | null;
+export interface RestoreResult extends NamedEnv, UpperCounts {
   restored_snapshot: string;
   tar_hash: string;
-  entries: number;
-  whiteouts: number;
-  opaque_dirs: number;
 }
 
-export interface ExportResult {
-  env_id: string;
-  short_id: string;
-  name: string | null;
+export interface ExportResult extends NamedEnv, UpperCounts {
   /** Where the archive was written; "-" for stdout. */
   output: string;
   tar_hash: string;
   size: number;
-  entries: number;
-  whiteouts: number;
-  opaque_dirs: number;
   skipped: string[];
 }
 
@@ -161,9 +147,7 @@ export async function commitEnvironment(ctx: OpContext, ref: string): Promise<Co
       store.wal.commit(op);
       for (const s of packed.skipped) logger.warn(`not in the snapshot: ${s.path} (a ${s.kind}; layers carry no device nodes or sockets)`);
       return {
-        env_id: meta.env_id,
-        short_id: meta.short_id,
-        name: meta.name,
+        ...namedEnv(meta),
         snapshot_hash: fileHash,
         layer_hash: layer.hash,
         tar_hash: packed.tarHash,
@@ -215,7 +199,7 @@ function snapshotsOf(store: Store, meta: EnvMetadata): SnapshotInfo[] {
 
 export function listSnapshots(ctx: OpContext, ref: string): SnapshotList {
   const meta = findEnv(ctx.store, ref);
-  return { env_id: meta.env_id, short_id: meta.short_id, name: meta.name, snapshots: snapshotsOf(ctx.store, meta) };
+  return { ...namedEnv(meta), snapshots: snapshotsOf(ctx.store, meta) };
 }
 
 /** A restore hash, a unique prefix of one of this environment's, or its layer `hash` field. */
@@ -305,9 +289,7 @@ export async function restoreEnvironment(ctx: OpContext, ref: string, snapshot: 
       logger.warn(`could not remove the previous upper dir (${(error as Error).message}); the next gc will`);
     }
     return {
-      env_id: meta.env_id,
-      short_id: meta.short_id,
-      name: meta.name,
+      ...namedEnv(meta),
       restored_snapshot: file,
       tar_hash: layer.tar_hash,
       entries: unpacked.entries,
@@ -352,9 +334,7 @@ export async function exportEnvironment(ctx: OpContext, ref: string, options: Ex
     }
     for (const s of packed.skipped) logger.warn(`not exported: ${s.path} (a ${s.kind})`);
     return {
-      env_id: meta.env_id,
-      short_id: meta.short_id,
-      name: meta.name,
+      ...namedEnv(meta),
       output: options.output,
       tar_hash: packed.tarHash,
       size: packed.bytes,

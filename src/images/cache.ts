@@ -105,26 +105,23 @@ export class ImageCache {
     }
   }
 
-  /** Keys of the cached images (entries with a digest record or a rootfs). */
-  keys(): string[] {
-    let names: string[];
+  /** What the cache directory holds; nothing when it does not exist yet. */
+  private names(): string[] {
     try {
-      names = readdirSync(this.dir);
+      return readdirSync(this.dir);
     } catch {
       return [];
     }
-    return names.filter((n) => !n.startsWith(".") && statSafe(join(this.dir, n))?.isDirectory() === true).sort();
+  }
+
+  /** Keys of the cached images (entries with a digest record or a rootfs). */
+  keys(): string[] {
+    return this.names().filter((n) => !n.startsWith(".") && statSafe(join(this.dir, n))?.isDirectory() === true).sort();
   }
 
   /** Unpacks in progress whose process is gone. */
   staleStaging(): string[] {
-    let names: string[];
-    try {
-      names = readdirSync(this.dir);
-    } catch {
-      return [];
-    }
-    return names
+    return this.names()
       .filter((n) => n.startsWith(".staging-"))
       .filter((n) => {
         const owner = ownerOfName(n);

@@ -10,10 +10,10 @@
  * ("racy" entries, as git does for its index): timestamps are coarse, and a
  * write in the same tick as the snapshot would otherwise go unnoticed.
  */
-import { lstatSync, readdirSync, type BigIntStats } from "node:fs";
+import type { BigIntStats } from "node:fs";
 import { toHex } from "../../wasm/blake3.ts";
 import { foldTreeDigest, hashTreeFiles } from "../../wasm/digest.ts";
-import { kindOf, type TreeEntry } from "../../wasm/walk.ts";
+import { type TreeEntry, walkTreeWithStats } from "../../wasm/walk.ts";
 
 export const STAT_CACHE_VERSION = 1;
 
@@ -31,40 +31,6 @@ export interface StatCache {
 /** Entries whose ctime is within this of the snapshot are re-read next time. */
 const RACY_NS = 50_000_000n;
 
-interface Walked {
-  entries: TreeEntry[];
-  stats: BigIntStats[];
-}
-
-const SLASH = Buffer.from("/");
-
-/** walkTree()'s order and entries, with the nanosecond stat of each. */
-function walkWithStats(root: string): Walked {
-  const entries: TreeEntry[] = [];
-  const stats: BigIntStats[] = [];
-  const visit = (absDir: Buffer, relDir: Buffer | null): void => {
-    const names = readdirSync(absDir, { encoding: "buffer" }).sort(Buffer.compare);
-    for (const name of names) {
-      const abs = Buffer.concat([absDir, SLASH, name]);
-      const rel = relDir ? Buffer.concat([relDir, SLASH, name]) : name;
-      const st = lstatSync(abs, { bigint: true });
-      const kind = kindOf(st);
-      const rdev = Number(st.rdev);
-      entries.push({
-        rel, abs, kind,
-        mode: Number(st.mode & 0o7777n),
-        size: kind === "file" ? Number(st.size) : 0,
-        dev: Number(st.dev), ino: Number(st.ino), nlink: Number(st.nlink),
-        rdevMajor: Math.floor(rdev / 256) & 0xfff,
-        rdevMinor: (rdev & 0xff) | ((rdev >>> 12) & ~0xff),
-      });
-      stats.push(st);
-      if (kind === "dir") visit(abs, rel);
-    }
-  };
-  visit(Buffer.from(root.replace(/\/+$/, "") || "/"), null);
-  return { entries, stats };
-}
 
 function recordOf(st: BigIntStats, hash: string): StatRecord {
   return [String(st.dev), String(st.ino), String(st.size), String(st.mtimeNs), String(st.ctimeNs), hash];
@@ -107,7 +73,7 @@ export interface TreeDigest {
 
 export async function digestRootfs(root: string, options: TreeDigestOptions = {}): Promise<TreeDigest> {
   const takenNs = BigInt(Date.now()) * 1_000_000n;
-  const { entries, stats } = walkWithStats(root);
+  const { entries, stats } = walkTreeWithStats(root);
   const cached = options.full === true ? undefined : options.cache;
   const cachedTaken = cached !== undefined && cached.version === STAT_CACHE_VERSION ? BigInt(cached.taken_ns) : undefined;
   const hashes: Uint8Array[] = [];

@@ -7,30 +7,21 @@
  * the runtime mounts without userxattr, so the markers are trusted.overlay.*.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync, statSync, symlinkSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { blake3 as hashWasmBlake3 } from "hash-wasm";
-import { errorLines, k, kJson, project } from "../engine/helpers.ts";
+import { errorLines, k, kJson } from "../engine/helpers.ts";
 import { requireTool } from "../support/prereq.ts";
-import { CHANGES, cleanupTemp, digestRecords, inOverlay, makeLower, mergedFingerprint, type Overlay, requireOverlayPrereqs, tempDir } from "./overlay.ts";
+import { changedEnvironment, cleanupTemp, digestRecords, inOverlay, mergedFingerprint, type Overlay, requireOverlayPrereqs, tempDir } from "./overlay.ts";
 
 let store: string;
 let envId: string;
 let overlay: Overlay;
-let lower: string;
 
 beforeAll(async () => {
   requireOverlayPrereqs();
   requireTool("setfattr");
-  lower = await makeLower(join(tempDir("lower"), "rootfs"));
-  store = join(tempDir("store"), "s");
-  const dir = project({ image: "busybox/test" }, tempDir("project"));
-  const built = kJson<{ env_id: string }>(store, ["build", "--name", "web"], { cwd: dir });
-  envId = built.env_id;
-  const envDir = join(store, "env", envId);
-  symlinkSync(lower, join(envDir, "lower"));
-  overlay = { lower, upper: join(envDir, "upper"), work: join(envDir, "work"), merged: join(envDir, "merged"), userxattr: false };
-  inOverlay(overlay, CHANGES);
+  ({ store, envId, overlay } = await changedEnvironment(["--name", "web"]));
 });
 
 afterAll(cleanupTemp);

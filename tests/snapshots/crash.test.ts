@@ -16,13 +16,14 @@
  * overlay mount show the committed merged tree.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { openStore, verifyStore } from "../../src/store/index.ts";
-import { kJson, project } from "../engine/helpers.ts";
+import { kJson } from "../engine/helpers.ts";
 import { collectingLogger, waitForLine } from "../store/helpers.ts";
 import { requireTool } from "../support/prereq.ts";
-import { CHANGES, cleanupTemp, digestRecords, fingerprintTree, inOverlay, makeLower, mergedFingerprint, type Overlay, REPO, requireOverlayPrereqs, tempDir } from "./overlay.ts";
+import { pseudoRandomBytes } from "../wasm/helpers.ts";
+import { changedEnvironment, cleanupTemp, digestRecords, fingerprintTree, mergedFingerprint, type Overlay, REPO, requireOverlayPrereqs } from "./overlay.ts";
 
 const TRIALS = 50;
 const CHILD = join(import.meta.dir, "children", "snapshot-op.ts");
@@ -35,18 +36,7 @@ function writePayload(upper: string, seed: number): void {
   const dir = join(upper, "payload");
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, "small"), { recursive: true });
-  const big = new Uint8Array(16 << 20);
-  let x = seed >>> 0 || 1;
-  const words = new Uint32Array(big.buffer);
-  for (let i = 0; i < words.length; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    words[i] = x;
-  }
-  writeFileSync(join(dir, "big.bin"), big);
+  writeFileSync(join(dir, "big.bin"), pseudoRandomBytes(seed, 16 << 20));
   for (let i = 0; i < 300; i++) writeFileSync(join(dir, "small", `f${i}`), `${seed}:${i}\n`.repeat(64));
 }
 
@@ -129,14 +119,7 @@ function upperPrint(): string {
 beforeAll(async () => {
   requireOverlayPrereqs();
   requireTool("b3sum");
-  const lower = await makeLower(join(tempDir("lower"), "rootfs"));
-  store = join(tempDir("store"), "s");
-  const built = kJson<{ env_id: string }>(store, ["build"], { cwd: project({ image: "busybox/test" }, tempDir("project")) });
-  envId = built.env_id;
-  const envDir = join(store, "env", envId);
-  symlinkSync(lower, join(envDir, "lower"));
-  overlay = { lower, upper: join(envDir, "upper"), work: join(envDir, "work"), merged: join(envDir, "merged"), userxattr: false };
-  inOverlay(overlay, CHANGES);
+  ({ store, envId, overlay } = await changedEnvironment([]));
 });
 
 afterAll(cleanupTemp);

@@ -7,10 +7,11 @@
  * rootless mounts use, without it the kernel uses trusted.overlay.*.
  */
 import { createHash } from "node:crypto";
-import { closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readlinkSync, readSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readlinkSync, readSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { readXattrs } from "../../wasm/xattr.ts";
+import { kJson, project } from "../engine/helpers.ts";
 import { busyboxRootfs } from "../support/fixtures.ts";
 import { isRoot, missingPrerequisite, requireTool } from "../support/prereq.ts";
 
@@ -179,4 +180,20 @@ export function mergedFingerprint(o: Overlay): TreeRecord[] {
 /** A content fingerprint of the whole record list, for "old or new state, never a mix" checks. */
 export function digestRecords(records: readonly TreeRecord[]): string {
   return createHash("sha256").update(JSON.stringify(records)).digest("hex");
+}
+
+/**
+ * An environment built with the mock backend in a fresh store, its upper dir
+ * then changed by CHANGES through a real overlay over a busybox lower (linked
+ * as env/<id>/lower, where the reference keeps the lower dir), unmounted.
+ */
+export async function changedEnvironment(buildArgs: readonly string[]): Promise<{ store: string; envId: string; overlay: Overlay }> {
+  const lower = await makeLower(join(tempDir("lower"), "rootfs"));
+  const store = join(tempDir("store"), "s");
+  const { env_id: envId } = kJson<{ env_id: string }>(store, ["build", ...buildArgs], { cwd: project({ image: "busybox/test" }, tempDir("project")) });
+  const envDir = join(store, "env", envId);
+  symlinkSync(lower, join(envDir, "lower"));
+  const overlay: Overlay = { lower, upper: join(envDir, "upper"), work: join(envDir, "work"), merged: join(envDir, "merged"), userxattr: false };
+  inOverlay(overlay, CHANGES);
+  return { store, envId, overlay };
 }

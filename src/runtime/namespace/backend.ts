@@ -249,8 +249,7 @@ export class NamespaceBackend implements RuntimeBackend {
     }
   }
 
-  private async runIn(spec: RuntimeSpec, purpose: Purpose, command: readonly string[], io: ExecIO, workdir: string): Promise<ExecResult> {
-    const record = readRuntimeRecord(spec.envDir);
+  private async runIn(spec: RuntimeSpec, record: RuntimeRecord, purpose: Purpose, command: readonly string[], io: ExecIO, workdir: string): Promise<ExecResult> {
     const plan = await sandboxPlan(spec.manifest, record.manifest_dir, purpose);
     for (const w of plan.warnings) this.warn(w);
     const hostname = sandboxHostname(spec.envId, spec.name);
@@ -272,15 +271,15 @@ export class NamespaceBackend implements RuntimeBackend {
 
   async exec(spec: RuntimeSpec, command: readonly string[], io: ExecIO = {}): Promise<ExecResult> {
     if (command.length === 0) throw new RuntimeError("exec needs a command", { hint: "karapace exec ENV -- COMMAND [ARGS...]" });
-    return this.runIn(spec, "exec", command, io, "/");
+    return this.runIn(spec, readRuntimeRecord(spec.envDir), "exec", command, io, "/");
   }
 
   /** A login shell: bash if the environment has it, else sh. */
   async enter(spec: RuntimeSpec, io: ExecIO = {}): Promise<ExecResult> {
-    const merged = readRuntimeRecord(spec.envDir);
-    const has = (p: string): boolean => existsSync(join(spec.envDir, "upper", p)) || existsSync(join(merged.lower, p));
+    const record = readRuntimeRecord(spec.envDir);
+    const has = (p: string): boolean => existsSync(join(spec.envDir, "upper", p)) || existsSync(join(record.lower, p));
     const shell = has("bin/bash") || has("usr/bin/bash") ? "/bin/bash" : "/bin/sh";
-    return this.runIn(spec, "enter", [shell, "-l"], io, "$HOME");
+    return this.runIn(spec, record, "enter", [shell, "-l"], io, "$HOME");
   }
 
   /** Nothing stays mounted outside a running sandbox; the Engine removes the directory. */
