@@ -68,6 +68,7 @@ export async function destroyEnvironment(ctx: OpContext, ref: string): Promise<D
     const dir = store.layout.envPath(envId);
     const aside = store.layout.stagingPath("destroy");
     const op = store.wal.begin("Destroy", envId, [{ RemoveMetadata: { env_id: envId } }, { RemoveDir: dir }, { RemoveDir: aside }]);
+    ctx.logger.debug?.(`destroy: moving ${envId.slice(0, 12)} aside`);
     if (existsSync(dir)) renameSync(dir, aside);
     store.wal.commit(op, () => store.metadata.remove(envId));
     try {

@@ -27,7 +27,7 @@ interface LaneStats {
   trials: number;
   opsStarted: number;
   rolledBack: number;
-  rolledBackKinds: Set<string>;
+  rolledBackKinds: Map<string, number>;
   swept: number;
   inFlight: Map<string, number>;
   lastSteps: Set<string>;
@@ -43,7 +43,7 @@ async function consistent(root: string, trial: string, stats: LaneStats): Promis
     if (recovery === undefined) expect({ trial, signs: store.mayNeedRecovery() }).toEqual({ trial, signs: false });
     expect({ trial, failed: recovery?.wal.failed ?? [], corrupt: recovery?.wal.corrupt_removed ?? [] }).toEqual({ trial, failed: [], corrupt: [] });
     stats.rolledBack += recovery?.wal.rolled_back.length ?? 0;
-    for (const r of recovery?.wal.rolled_back ?? []) stats.rolledBackKinds.add(r.kind);
+    for (const r of recovery?.wal.rolled_back ?? []) stats.rolledBackKinds.set(r.kind, (stats.rolledBackKinds.get(r.kind) ?? 0) + 1);
     stats.swept += recovery?.swept.length ?? 0;
     expect({ trial, wal: store.wal.count() }).toEqual({ trial, wal: 0 });
 
@@ -80,7 +80,7 @@ async function lane(index: number): Promise<LaneStats> {
   const root = tempDir(`crash-${index}`);
   const projects = tempDir(`crash-projects-${index}`);
   for (let p = 0; p < 4; p++) mkdirSync(join(projects, `p${p}`));
-  const stats: LaneStats = { trials: 0, opsStarted: 0, rolledBack: 0, rolledBackKinds: new Set(), swept: 0, inFlight: new Map(), lastSteps: new Set() };
+  const stats: LaneStats = { trials: 0, opsStarted: 0, rolledBack: 0, rolledBackKinds: new Map(), swept: 0, inFlight: new Map(), lastSteps: new Set() };
   for (let t = 0; t < TRIALS_PER_LANE; t++) {
     const trial = `${index}.${t}`;
     // Every tenth trial focuses on a quick operation, so kills land inside each kind, not only the long builds.
@@ -119,12 +119,13 @@ test(`${LANES * TRIALS_PER_LANE} SIGKILLs at random points in Engine operations:
     const inFlight = new Map<string, number>();
     for (const l of lanes) for (const [k, v] of l.inFlight) inFlight.set(k, (inFlight.get(k) ?? 0) + v);
     const total = (f: (l: LaneStats) => number): number => lanes.reduce((n, l) => n + f(l), 0);
-    const kinds = new Set(lanes.flatMap((l) => [...l.rolledBackKinds]));
+    const kinds = new Map<string, number>();
+    for (const l of lanes) for (const [k, v] of l.rolledBackKinds) kinds.set(k, (kinds.get(k) ?? 0) + v);
     const steps = new Set(lanes.flatMap((l) => [...l.lastSteps]));
     const seconds = (performance.now() - started) / 1000;
     process.stderr.write(
       `engine crash injection: ${total((l) => l.trials)} kills in ${seconds.toFixed(1)} s, ${total((l) => l.opsStarted)} operations started, ` +
-        `${total((l) => l.rolledBack)} WAL entries recovered (${[...kinds].join(", ")}), ${total((l) => l.swept)} temp files swept; ` +
+        `${total((l) => l.rolledBack)} WAL entries recovered (${JSON.stringify(Object.fromEntries(kinds))}), ${total((l) => l.swept)} temp files swept; ` +
         `in flight at the kill: ${JSON.stringify(Object.fromEntries(inFlight))}; last step seen: ${[...steps].join(" | ")}\n`,
     );
     expect(total((l) => l.trials)).toBe(LANES * TRIALS_PER_LANE);

@@ -7,8 +7,9 @@
  * "ready" once the Engine is open, "op <name>" when an operation starts and
  * "step <what>" at the Engine's debug points, so the test can tell where the
  * kill landed. With a focus (an operation's name), most operations are that
- * one, so a kill lands inside a quick operation too. Anything unexpected goes
- * to stderr and exits 1.
+ * one, the store holds environments for it before "ready", and the child
+ * lingers at the focused operation's debug points, so a kill lands inside a
+ * quick operation's window too. Anything unexpected goes to stderr and exits 1.
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -32,13 +33,23 @@ function random(): number {
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
 const out = (line: string): void => void process.stdout.write(`${line}\n`);
 
+const stall = new Int32Array(new SharedArrayBuffer(4));
+/**
+ * Debug points are where the Engine is mid-operation (inside its WAL window for destroy). In a
+ * focused run the child lingers there, so the random kill lands inside the focused operation's
+ * window by design: a destroy's window is otherwise a rename and two sqlite writes long.
+ */
+function step(message: string): void {
+  out(`step ${message}`);
+  if (focus !== undefined && message.startsWith(`${focus}:`)) Atomics.wait(stall, 0, 0, 60);
+}
+
 const engine = new Engine({
   root,
   command: `crash-engine ${seedArg}`,
-  logger: { warn: (m) => out(`warn ${m}`), info: (m) => out(`info ${m}`), debug: (m) => out(`step ${m}`) },
+  logger: { warn: (m) => out(`warn ${m}`), info: (m) => out(`info ${m}`), debug: step },
 });
 engine.store(true);
-out("ready");
 
 const PACKAGES = ["git", "vim", "curl", "make", "jq"];
 const NAMES = ["alpha", "beta", "gamma", "delta"];
@@ -87,14 +98,24 @@ const ops: Record<string, () => Promise<unknown>> = {
   },
 };
 const names = Object.keys(ops);
+const TARGETED = new Set(["destroy", "rename", "freeze", "archive", "unreference"]);
 if (focus !== undefined && !names.includes(focus)) throw new Error(`unknown focus ${focus}`);
 /** Refusals the random choices provoke (a taken name, a transition the lifecycle forbids): part of the game. */
 const expected = /already used by|cannot move environment|no environment matching/;
 
+// A focus on an operation that needs environments starts with a few, built before "ready" so the kill
+// window opens on the focused work rather than on the builds it needs.
+if (focus !== undefined && TARGETED.has(focus)) {
+  for (let tries = 0; tries < 12 && engine.list().environments.length < 3; tries++) await engine.build(manifest());
+}
+out("ready");
+
 for (;;) {
   // Destroy is quick, so it gets extra turns: the kills must land inside enough of them.
-  const name =
-    focus !== undefined && random() < 0.8 ? focus : engine.list().environments.length > 6 || random() < 0.15 ? "destroy" : pick(names);
+  const envCount = engine.list().environments.length;
+  // A focus that needs an environment builds one when the store has none, so it is not a no-op.
+  const focused = focus !== undefined && TARGETED.has(focus) && envCount === 0 ? "build" : focus;
+  const name = focused !== undefined && random() < 0.8 ? focused : envCount > 6 || random() < 0.15 ? "destroy" : pick(names);
   out(`op ${name}`);
   try {
     await (ops[name] as () => Promise<unknown>)();
