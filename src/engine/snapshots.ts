@@ -279,6 +279,7 @@ export async function restoreEnvironment(ctx: OpContext, ref: string, snapshot: 
       renameSync(join(staging, "work"), work);
       fsyncDir(envDir);
       store.wal.commit(op);
+      logger.debug?.(`restore: ${meta.short_id} swapped; removing the previous upper dir`);
     } catch (error) {
       rollbackQuietly(ctx, op, "restore");
       throw asTyped(error, `restoring ${meta.short_id}`);

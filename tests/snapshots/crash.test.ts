@@ -45,19 +45,25 @@ interface OpRun {
   ms: number;
 }
 
-/** Runs the child; with `killAfterMs` it is SIGKILLed that long after it is ready. */
-async function runOp(args: string[], killAfterMs?: number): Promise<OpRun> {
+/**
+ * Runs the child; with `kill` a number, it is SIGKILLed that many ms after it is ready; with "swap", as
+ * soon as a restore reports its swap committed (while it removes the previous upper dir).
+ */
+async function runOp(args: string[], kill?: number | "swap"): Promise<OpRun> {
   const proc = Bun.spawn([process.execPath, CHILD, store, ...args], { cwd: REPO, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const [forReady, forLog] = proc.stdout.tee();
   await waitForLine(forReady, (l) => l === "ready", 30_000);
   const started = performance.now();
-  if (killAfterMs !== undefined) {
-    await Bun.sleep(killAfterMs);
+  if (kill === "swap") {
+    await waitForLine(forReady, (l) => l.startsWith("step restore:") && l.includes("swapped"), 30_000);
+    proc.kill("SIGKILL");
+  } else if (kill !== undefined) {
+    await Bun.sleep(kill);
     proc.kill("SIGKILL");
   }
   const [code, log, err] = await Promise.all([proc.exited, new Response(forLog).text(), new Response(proc.stderr).text()]);
   const ms = performance.now() - started;
-  if (killAfterMs === undefined && code !== 0) throw new Error(`snapshot-op ${args.join(" ")} failed: ${err}`);
+  if (kill === undefined && code !== 0) throw new Error(`snapshot-op ${args.join(" ")} failed: ${err}`);
   const done = log.split("\n").includes("done");
   if (!done) expect({ args, signal: proc.signalCode, err }).toEqual({ args, signal: "SIGKILL", err: "" });
   return { done, ms };
@@ -175,12 +181,14 @@ test(`${TRIALS} SIGKILLs during restore: the upper dir is the old state or the n
     const trial = `restore ${t}`;
     const target = current === a ? b : a;
     const before = { objects: listNames(join(store, "store", "objects")), layers: listNames(join(store, "store", "layers")) };
-    const run = await runOp(["restore", envId, target], Math.random() * restoreMs * 1.4);
+    // Every tenth kill waits for the swap, so a crash after the commit point (new state, old dir still to remove) is always among them.
+    const atSwap = t % 10 === 7;
+    const run = await runOp(["restore", envId, target], atSwap ? "swap" : Math.random() * restoreMs * 1.4);
     if (!run.done) midOp++;
     rolledBack += (await recoveredClean(trial, before, t % 10 === 9)).rolledBack;
     const now = upperPrint();
     expect({ trial, whole: now === printOf[current] || now === printOf[target] }).toEqual({ trial, whole: true });
-    if (run.done) expect({ trial, restored: now === printOf[target] }).toEqual({ trial, restored: true });
+    if (run.done || atSwap) expect({ trial, restored: now === printOf[target] }).toEqual({ trial, restored: true });
     expect({ trial, work: existsSync(overlay.work) }).toEqual({ trial, work: true });
     if (now === printOf[target]) {
       outcomes.new++;

@@ -3,7 +3,8 @@
  *   snapshot-op.ts <store> commit <env>
  *   snapshot-op.ts <store> restore <env> <snapshot>
  * Prints "ready" once everything is loaded (so a kill lands in the operation,
- * not in module loading), then "done" when the operation returned.
+ * not in module loading), "step <what>" at the Engine's debug points, then
+ * "done" when the operation returned.
  */
 import { Engine } from "../../../src/engine/index.ts";
 
@@ -17,7 +18,8 @@ await Promise.all([
   import("../../../wasm/pack.ts"),
   import("../../../src/runtime/userns.ts"),
 ]);
-const engine = new Engine({ root });
+const out = (line: string): void => void process.stdout.write(`${line}\n`);
+const engine = new Engine({ root, logger: { warn: (m) => process.stderr.write(`${m}\n`), info: () => {}, debug: (m) => out(`step ${m}`) } });
 engine.store();
 process.stdout.write("ready\n");
 if (op === "commit") await engine.commit(env);
