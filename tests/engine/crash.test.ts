@@ -33,6 +33,16 @@ interface LaneStats {
   lastSteps: Set<string>;
 }
 
+function tally(counts: Map<string, number>, key: string, by = 1): void {
+  counts.set(key, (counts.get(key) ?? 0) + by);
+}
+
+function mergeTallies(all: readonly Map<string, number>[]): Map<string, number> {
+  const merged = new Map<string, number>();
+  for (const counts of all) for (const [k, v] of counts) tally(merged, k, v);
+  return merged;
+}
+
 async function consistent(root: string, trial: string, stats: LaneStats): Promise<void> {
   const logger = collectingLogger();
   const store = openStore(root, { logger });
@@ -43,7 +53,7 @@ async function consistent(root: string, trial: string, stats: LaneStats): Promis
     if (recovery === undefined) expect({ trial, signs: store.mayNeedRecovery() }).toEqual({ trial, signs: false });
     expect({ trial, failed: recovery?.wal.failed ?? [], corrupt: recovery?.wal.corrupt_removed ?? [] }).toEqual({ trial, failed: [], corrupt: [] });
     stats.rolledBack += recovery?.wal.rolled_back.length ?? 0;
-    for (const r of recovery?.wal.rolled_back ?? []) stats.rolledBackKinds.set(r.kind, (stats.rolledBackKinds.get(r.kind) ?? 0) + 1);
+    for (const r of recovery?.wal.rolled_back ?? []) tally(stats.rolledBackKinds, r.kind);
     stats.swept += recovery?.swept.length ?? 0;
     expect({ trial, wal: store.wal.count() }).toEqual({ trial, wal: 0 });
 
@@ -103,7 +113,7 @@ async function lane(index: number): Promise<LaneStats> {
     const ops = lines.filter((l) => l.startsWith("op "));
     stats.opsStarted += ops.length;
     const last = ops.at(-1)?.slice(3) ?? "(none)";
-    stats.inFlight.set(last, (stats.inFlight.get(last) ?? 0) + 1);
+    tally(stats.inFlight, last);
     const lastLine = lines.filter((l) => l !== "").at(-1) ?? "";
     if (lastLine.startsWith("step ")) stats.lastSteps.add(lastLine.replace(/[0-9a-f]{12}/g, "<id>"));
     await consistent(root, trial, stats);
@@ -116,11 +126,9 @@ test(`${LANES * TRIALS_PER_LANE} SIGKILLs at random points in Engine operations:
   const started = performance.now();
   try {
     const lanes = await Promise.all(Array.from({ length: LANES }, (_, i) => lane(i)));
-    const inFlight = new Map<string, number>();
-    for (const l of lanes) for (const [k, v] of l.inFlight) inFlight.set(k, (inFlight.get(k) ?? 0) + v);
+    const inFlight = mergeTallies(lanes.map((l) => l.inFlight));
     const total = (f: (l: LaneStats) => number): number => lanes.reduce((n, l) => n + f(l), 0);
-    const kinds = new Map<string, number>();
-    for (const l of lanes) for (const [k, v] of l.rolledBackKinds) kinds.set(k, (kinds.get(k) ?? 0) + v);
+    const kinds = mergeTallies(lanes.map((l) => l.rolledBackKinds));
     const steps = new Set(lanes.flatMap((l) => [...l.lastSteps]));
     const seconds = (performance.now() - started) / 1000;
     process.stderr.write(

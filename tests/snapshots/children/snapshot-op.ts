@@ -21,8 +21,8 @@ await Promise.all([
 const out = (line: string): void => void process.stdout.write(`${line}\n`);
 const engine = new Engine({ root, logger: { warn: (m) => process.stderr.write(`${m}\n`), info: () => {}, debug: (m) => out(`step ${m}`) } });
 engine.store();
-process.stdout.write("ready\n");
+out("ready");
 if (op === "commit") await engine.commit(env);
 else await engine.restore(env, snapshot ?? "");
-process.stdout.write("done\n");
+out("done");
 engine.close();
